@@ -1,0 +1,28 @@
+# The two quick-start commands: `make serve` and `make test`. Both create .venv on first use.
+PYTHON ?= python3
+VENV := .venv
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+
+.PHONY: serve test eval bench chat
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -e '.[test]'
+	rm -f $(VENV)/.installed-*
+	touch $(STAMP)
+
+serve: $(STAMP)
+	$(VENV)/bin/zaitaku-desk serve
+
+chat: $(STAMP)
+	$(VENV)/bin/zaitaku-desk chat
+
+test: $(STAMP)
+	$(VENV)/bin/python -m pytest -q
+
+eval: $(STAMP)
+	$(VENV)/bin/zaitaku-desk eval ../shared/eval/dev.jsonl
+
+bench: $(STAMP)
+	$(VENV)/bin/python bench/routing.py

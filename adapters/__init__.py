@@ -1,0 +1,1 @@
+"""One module per channel: verify and parse what comes in, render and deliver what goes out."""

@@ -1,0 +1,254 @@
+"""LINE Messaging API, with line-bot-sdk v3: verify, parse, render and deliver."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+import aiohttp
+from linebot.v3.exceptions import InvalidSignatureError
+from linebot.v3.messaging import (
+    ApiException,
+    AsyncApiClient,
+    AsyncMessagingApi,
+    Configuration,
+    PushMessageRequest,
+    ReplyMessageRequest,
+)
+from linebot.v3.webhook import SignatureValidator
+from linebot.v3.webhooks import (
+    Event,
+    FollowEvent,
+    JoinEvent,
+    LeaveEvent,
+    LocationMessageContent,
+    MessageEvent,
+    PostbackEvent,
+    TextMessageContent,
+    UnfollowEvent,
+)
+
+from adapters.base import Envelope, OutboxRow, SendResult
+from bot.messages import Inbound, QuickReply, Reply
+
+log = logging.getLogger(__name__)
+
+NAME = "line"
+MAX_MESSAGES_PER_CALL = 5
+MAX_TEXT = 5000
+MAX_QUICK_REPLIES = 13
+REPLY_UNCERTAIN = "reply outcome unknown: "
+_MEDIA = {"image": "image", "video": "video", "audio": "audio", "file": "file", "sticker": "sticker",
+          "imageSet": "image"}
+
+
+class WebhookError(ValueError):
+    """A request the desk refuses, with the HTTP status and a reason for the sender."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status, self.reason = status, reason
+
+
+class LineChannel:
+    name = NAME
+
+    def __init__(self, channel_secret: str, access_token: str, api_base_url: str, timeout: float) -> None:
+        self._validator = SignatureValidator(channel_secret)
+        self._config = Configuration(access_token=access_token, host=api_base_url.rstrip("/"))
+        self._timeout = timeout
+        self._client: AsyncApiClient | None = None
+        self._api: AsyncMessagingApi | None = None
+
+    # -- inbound ---------------------------------------------------------------------------------
+    def verify(self, body: bytes, signature: str | None) -> None:
+        """Check X-Line-Signature against the raw bytes, before anything is parsed."""
+        if not signature:
+            raise WebhookError(401, "X-Line-Signature header is missing")
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            # LINE signs UTF-8 JSON; these bytes cannot be a webhook whatever the signature says.
+            raise WebhookError(400, "body is not valid UTF-8") from None
+        try:
+            valid = self._validator.validate(text, signature)
+        except (InvalidSignatureError, ValueError):
+            valid = False
+        if not valid:
+            raise WebhookError(401, "X-Line-Signature does not match the body")
+
+    def events(self, body: bytes) -> list[tuple[str, dict[str, Any]]]:
+        """(event id, raw event) for each event of a verified body; a clear error if it is not one."""
+        try:
+            payload = json.loads(body.decode("utf-8"))
+        except UnicodeDecodeError:
+            raise WebhookError(400, "body is not valid UTF-8") from None
+        except json.JSONDecodeError as exc:
+            raise WebhookError(400, f"body is not valid JSON: {exc.msg} at line {exc.lineno}") from None
+        if not isinstance(payload, dict) or not isinstance(payload.get("events"), list):
+            raise WebhookError(400, "body must be a JSON object with an 'events' list")
+        out = []
+        for event in payload["events"]:
+            if not isinstance(event, dict) or not isinstance(event.get("type"), str):
+                raise WebhookError(400, "each event must be an object with a 'type'")
+            out.append((event_id(event), event))
+        return out
+
+    def parse(self, raw: dict[str, Any]) -> Envelope | None:
+        """The neutral form of one stored event, or None for events the desk does not act on."""
+        if raw.get("mode") == "standby":
+            return None  # another channel (module / chat control) holds this chat: stay silent
+        source = raw.get("source") or {}
+        user = source.get("userId")
+        where = source.get("groupId") or source.get("roomId") or user
+        if not where:
+            return None
+        in_group = source.get("type") in ("group", "room")
+        occurred = _timestamp(raw.get("timestamp"))
+        inbound = self._inbound(raw, in_group)
+        if inbound is None:
+            return None
+        return Envelope(contact_id=user or where, reply_target=where, inbound=inbound,
+                        reply_token=raw.get("replyToken"), occurred_at=occurred)
+
+    def _inbound(self, raw: dict[str, Any], in_group: bool) -> Inbound | None:
+        try:
+            event = Event.from_dict(raw)
+        except ValueError:
+            event = None
+        if isinstance(event, MessageEvent):
+            content = event.message
+            if isinstance(content, TextMessageContent):
+                return Inbound("text", text=content.text, in_group=in_group,
+                               addressed=not in_group or _mentions_bot(content))
+            if isinstance(content, LocationMessageContent):
+                return Inbound("location", latitude=content.latitude, longitude=content.longitude,
+                               text=content.address, in_group=in_group)
+            return Inbound(_MEDIA.get(getattr(content, "type", ""), "unsupported"), in_group=in_group)  # type: ignore[arg-type]
+        if isinstance(event, PostbackEvent):
+            return Inbound("postback", postback=event.postback.data, in_group=in_group)
+        if isinstance(event, FollowEvent):
+            return Inbound("follow")
+        if isinstance(event, UnfollowEvent):
+            return Inbound("unfollow")
+        if isinstance(event, JoinEvent):
+            return Inbound("join", in_group=True)
+        if isinstance(event, LeaveEvent):
+            return Inbound("leave", in_group=True)
+        if raw.get("type") == "message":
+            # The SDK refused the shape (e.g. a text without quoteToken): keep the words anyway.
+            message = raw.get("message") or {}
+            if message.get("type") == "text" and isinstance(message.get("text"), str):
+                return Inbound("text", text=message["text"], in_group=in_group, addressed=not in_group)
+            return Inbound(_MEDIA.get(message.get("type", ""), "unsupported"), in_group=in_group)  # type: ignore[arg-type]
+        return None  # unsend, delivery, beacon, memberJoined, unknown types…: nothing to say
+
+    # -- outbound --------------------------------------------------------------------------------
+    def render(self, replies: list[Reply]) -> list[dict[str, Any]]:
+        messages = [_text_message(reply) for reply in replies]
+        return [{"messages": messages[i:i + MAX_MESSAGES_PER_CALL]}
+                for i in range(0, len(messages), MAX_MESSAGES_PER_CALL)]
+
+    async def send(self, row: OutboxRow) -> SendResult:
+        api = self._messaging_api()
+        now = datetime.now(UTC)
+        if row.reply_token and row.reply_token_expires_at and now < row.reply_token_expires_at:
+            request = ReplyMessageRequest.from_dict({"replyToken": row.reply_token, **row.payload})
+            try:
+                await asyncio.wait_for(api.reply_message_with_http_info(request), self._timeout)
+                return SendResult("sent", via="reply")
+            except ApiException as exc:
+                if exc.status != 400:
+                    return _classify(exc, "reply")
+                if (row.last_error or "").startswith(REPLY_UNCERTAIN):
+                    # Our previous reply timed out and the fresh token is now used up: that reply
+                    # got through. Pushing again would say everything twice.
+                    return SendResult("sent", via="reply")
+                log.info("reply token refused; pushing instead")
+            except (TimeoutError, aiohttp.ClientError) as exc:
+                # A reply cannot carry a retry key, so it is retried as a reply while the token
+                # is fresh (see above) and becomes a keyed push only once the token expired.
+                return SendResult("retry", via="reply", error=f"{REPLY_UNCERTAIN}{type(exc).__name__}")
+        request = PushMessageRequest.from_dict({"to": row.target, **row.payload})
+        try:
+            await asyncio.wait_for(
+                api.push_message_with_http_info(request, x_line_retry_key=row.retry_key), self._timeout)
+            return SendResult("sent", via="push")
+        except ApiException as exc:
+            if exc.status == 409:
+                return SendResult("sent", via="push")  # accepted earlier under this retry key
+            return _classify(exc, "push")
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            return SendResult("retry", via="push", error=f"push: {type(exc).__name__}")
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.close()
+            self._client = self._api = None
+
+    def _messaging_api(self) -> AsyncMessagingApi:
+        # The SDK's aiohttp session needs a running loop: create it on first use, not at import.
+        if self._api is None:
+            self._client = AsyncApiClient(self._config)
+            self._api = AsyncMessagingApi(self._client)
+        return self._api
+
+
+def event_id(event: dict[str, Any]) -> str:
+    """LINE's webhookEventId; old-format events without one are keyed by their content."""
+    given = event.get("webhookEventId")
+    if isinstance(given, str) and given:
+        return given
+    digest = hashlib.sha256(json.dumps(event, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+    return f"sha256:{digest[:40]}"
+
+
+def _classify(exc: ApiException, via: str) -> SendResult:
+    status = exc.status or 0
+    if status == 429 or status >= 500:
+        retry_after = None
+        headers = exc.headers or {}
+        value = headers.get("Retry-After") or headers.get("retry-after")
+        if value:
+            try:
+                retry_after = float(value)
+            except ValueError:
+                retry_after = None
+        return SendResult("retry", via=via, error=f"{via}: HTTP {status}", retry_after=retry_after)
+    return SendResult("failed", via=via, error=f"{via}: HTTP {status} {_reason(exc)}")
+
+
+def _reason(exc: ApiException) -> str:
+    try:
+        return str(json.loads(exc.body or "{}").get("message", ""))[:200]
+    except (ValueError, TypeError):
+        return ""
+
+
+def _mentions_bot(content: TextMessageContent) -> bool:
+    mention = content.mention
+    return bool(mention and any(getattr(m, "is_self", False) for m in mention.mentionees or []))
+
+
+def _timestamp(ms: Any) -> datetime | None:
+    return datetime.fromtimestamp(ms / 1000, UTC) if isinstance(ms, (int, float)) else None
+
+
+def _text_message(reply: Reply) -> dict[str, Any]:
+    text = reply.text if len(reply.text) <= MAX_TEXT else reply.text[: MAX_TEXT - 1] + "…"
+    message: dict[str, Any] = {"type": "text", "text": text}
+    if reply.quick_replies:
+        message["quickReply"] = {"items": [_action(q) for q in reply.quick_replies[:MAX_QUICK_REPLIES]]}
+    return message
+
+
+def _action(option: QuickReply) -> dict[str, Any]:
+    if option.data:
+        action = {"type": "postback", "label": option.label, "data": option.data, "displayText": option.text}
+    else:
+        action = {"type": "message", "label": option.label, "text": option.text}
+    return {"type": "action", "action": action}

@@ -1,0 +1,163 @@
+"""The desk: one inbound message in, replies and a conversation event out. No I/O of its own.
+
+Resource search, the clock and business hours come in from outside, so the same core runs
+behind LINE, Slack, the try-out page, the terminal and the tests.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Protocol
+from urllib.parse import parse_qs
+
+from bot import replies
+from bot.hours import BusinessHours, format_opening
+from bot.messages import Inbound, Outcome, ResourceCard
+from bot.resource_query import ResourceQuery
+from bot.router import Decision, Router
+from knowledge.faq import FaqItem, render
+
+_DELETION = re.compile(r"(記録|履歴|データ|トーク).{0,8}(削除|消して|消去)")
+_KIND_LABELS = {"sticker": "スタンプ", "image": "画像", "video": "動画", "audio": "音声", "file": "ファイル",
+                "unsupported": "この種類のメッセージ"}
+
+
+class ResourceSearch(Protocol):
+    def __call__(self, query: ResourceQuery, near: tuple[float, float] | None = None,
+                 limit: int = 5) -> tuple[str, list[ResourceCard]]:
+        """(heading, cards)."""
+
+
+@dataclass(frozen=True)
+class ConversationView:
+    status: str  # bot | waiting | human | snoozed | resolved
+    consent_notice_sent: bool
+
+
+class Desk:
+    def __init__(self, router: Router, faq: Sequence[FaqItem], search: ResourceSearch, hours: BusinessHours,
+                 hub: Mapping[str, str], clock: Callable[[], datetime] = lambda: datetime.now(UTC)):
+        self.router = router
+        self.faq = {item.id: item for item in faq}
+        self.search = search
+        self.hours = hours
+        self.hub = {**hub, "desk_hours": hours.describe()}
+        self.clock = clock
+
+    def respond(self, inbound: Inbound, view: ConversationView) -> Outcome:
+        outcome = self._respond(inbound, view)
+        if outcome.replies and not view.consent_notice_sent and inbound.kind != "follow":
+            # First contact: say once what is recorded and why, after the answer itself.
+            first = outcome.replies[0]
+            notice = replies.privacy_notice(self.hub["hub_name"])
+            if first.urgent:
+                outcome.replies.append(replies.Reply(notice))
+            else:
+                outcome.replies[0] = replies.Reply(f"{first.text}\n\n{notice}", first.quick_replies, first.cards)
+            outcome.consent_notice = True
+        return outcome
+
+    def decide(self, text: str) -> Decision:
+        return self.router.decide(text)
+
+    # -- by kind ---------------------------------------------------------------------------------
+    def _respond(self, inbound: Inbound, view: ConversationView) -> Outcome:
+        owned = view.status == "human"
+        if inbound.kind == "follow":
+            return Outcome([replies.greeting(self.hub["hub_name"], self.hub["desk_hours"]),
+                            replies.Reply(replies.privacy_notice(self.hub["hub_name"]))],
+                           route="other", consent_notice=True)
+        if inbound.kind in ("unfollow", "leave"):
+            return Outcome(route="other")
+        if inbound.kind == "join":
+            return Outcome([replies.group_notice()], route="other")
+        if inbound.kind == "text":
+            return self._text(inbound, view)
+        if inbound.kind == "postback":
+            return self._postback(inbound.postback or "", view)
+        if owned:
+            return Outcome(route="other", relay_to_staff=True)
+        if inbound.kind == "location" and inbound.latitude is not None and inbound.longitude is not None:
+            heading, cards = self.search(ResourceQuery(None, None, (), False),
+                                         near=(inbound.latitude, inbound.longitude))
+            return Outcome([replies.resources(heading, cards, False)], route="resource")
+        label = _KIND_LABELS.get(inbound.kind, _KIND_LABELS["unsupported"])
+        return Outcome([replies.unsupported(label)], route="other",
+                       relay_to_staff=view.status == "waiting")
+
+    def _text(self, inbound: Inbound, view: ConversationView) -> Outcome:
+        text = (inbound.text or "").strip()
+        if not text:
+            return Outcome([replies.empty_message()], route="other")
+        decision = self.router.decide(text)
+        if decision.route == "emergency":
+            # Always, whoever owns the conversation and whether or not the bot was addressed.
+            return Outcome([replies.emergency()], route="emergency", event="emergency", role="nurse",
+                           urgency="emergency", relay_to_staff=True)
+        if inbound.in_group and not inbound.addressed:
+            return Outcome(route=decision.route)
+        if view.status == "human":
+            return Outcome(route=decision.route, faq_id=decision.faq_id, relay_to_staff=True)
+        if inbound.in_group:
+            return Outcome([replies.group_notice()], route=decision.route)
+        if _DELETION.search(text):
+            return self._handoff("any", view, route="handoff", first=replies.deletion_requested())
+        if decision.route == "handoff":
+            return self._handoff(decision.role or "any", view, unanswered=not decision.role or decision.role == "any")
+        if decision.route == "resource" and decision.resource:
+            heading, cards = self.search(decision.resource)
+            return Outcome([replies.resources(heading, cards, decision.resource.wants_vacancy)],
+                           route="resource", relay_to_staff=view.status == "waiting")
+        if decision.route == "faq" and decision.faq_id:
+            if decision.band == "answer":
+                return self._answer(decision.faq_id, [m.faq_id for m in decision.matches[1:3]], view)
+            return Outcome([self._alternatives(decision.top[:3])], route="faq", faq_id=decision.faq_id,
+                           relay_to_staff=view.status == "waiting")
+        return Outcome([replies.small_talk()], route="other", relay_to_staff=view.status == "waiting")
+
+    def _postback(self, data: str, view: ConversationView) -> Outcome:
+        params = {k: v[0] for k, v in parse_qs(data).items()}
+        action = params.get("action")
+        if action == "handoff":
+            return self._handoff("any", view)
+        if action == "faq" and params.get("faq") in self.faq:
+            return self._answer(params["faq"], [], view)
+        if action == "feedback":
+            if params.get("value") == "yes":
+                return Outcome([replies.feedback_thanks()], route="other", faq_id=params.get("faq"))
+            alternatives = [a for a in params.get("alt", "").split(",") if a in self.faq]
+            if alternatives:
+                reply = self._alternatives(alternatives)
+                reply = replies.Reply(f"{replies.feedback_sorry()}{reply.text}", reply.quick_replies)
+                return Outcome([reply], route="faq", faq_id=params.get("faq"), unanswered=True)
+            return self._handoff("any", view, unanswered=True)
+        return Outcome(route="other")
+
+    # -- building blocks -------------------------------------------------------------------------
+    def _answer(self, faq_id: str, alternatives: list[str], view: ConversationView) -> Outcome:
+        item = self.faq[faq_id]
+        reply = replies.faq_answer(
+            render(item.answer, self.hub), render(item.next_step, self.hub) if item.next_step else None,
+            item.source_label(), item.quick_replies, faq_id, alternatives,
+        )
+        return Outcome([reply], route="faq", faq_id=faq_id, relay_to_staff=view.status == "waiting")
+
+    def _alternatives(self, faq_ids: Sequence[str]) -> replies.Reply:
+        return replies.alternatives([(i, self.faq[i].question) for i in faq_ids if i in self.faq])
+
+    def _handoff(self, role: str, view: ConversationView, route: str = "handoff",
+                 first: replies.Reply | None = None, unanswered: bool = False) -> Outcome:
+        lead = [first] if first else []
+        if view.status in ("waiting", "human"):
+            return Outcome(lead + [replies.already_waiting()], route=route, event="handoff", role=role,
+                           relay_to_staff=True, unanswered=unanswered)
+        now = self.clock()
+        is_open = self.hours.is_open(now)
+        opening = None if is_open else self.hours.next_opening(now)
+        next_text = format_opening(opening, now, self.hours.tz) if opening else None
+        reply = replies.handoff(role, is_open, self.hub["desk_hours"], next_text)
+        return Outcome(lead + [reply], route=route, event="handoff", role=role, urgency="normal",
+                       relay_to_staff=True, unanswered=unanswered)

@@ -1,0 +1,71 @@
+"""The neutral messages the core takes and gives; adapters translate them to and from a channel."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+InboundKind = Literal[
+    "text", "location", "sticker", "image", "video", "audio", "file", "postback",
+    "follow", "unfollow", "join", "leave", "unsupported",
+]
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """One thing a person did on a channel, stripped of the channel's shape."""
+
+    kind: InboundKind
+    text: str | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+    postback: str | None = None
+    in_group: bool = False  # a LINE group/room or a Slack channel, not a 1:1 chat
+    addressed: bool = True  # in a group: the bot was mentioned
+
+
+@dataclass(frozen=True)
+class QuickReply:
+    """A tappable option. `text` is what the person appears to send; `data` marks a postback."""
+
+    label: str
+    text: str
+    data: str | None = None
+
+
+@dataclass(frozen=True)
+class ResourceCard:
+    name: str
+    type_label: str
+    municipality: str | None
+    address: str | None
+    phone: str | None
+    hours: str | None
+    capabilities: tuple[str, ...] = ()
+    around_the_clock: bool = False
+    vacancy: str | None = None  # 「空き2床（2026-11-20時点）」
+    distance_km: float | None = None
+    sample: bool = False
+
+
+@dataclass(frozen=True)
+class Reply:
+    text: str
+    quick_replies: tuple[QuickReply, ...] = ()
+    cards: tuple[ResourceCard, ...] = ()
+    urgent: bool = False  # the 119 instruction: goes out even while a person owns the conversation
+
+
+@dataclass
+class Outcome:
+    """What the core decided for one inbound: replies plus what happens to the conversation."""
+
+    replies: list[Reply] = field(default_factory=list)
+    route: str | None = None
+    faq_id: str | None = None
+    event: str | None = None  # a conversation event for bot.conversation.transition
+    role: str | None = None
+    urgency: str | None = None
+    consent_notice: bool = False  # the privacy notice went out with these replies
+    relay_to_staff: bool = False  # a person owns or awaits this conversation: show it to them
+    unanswered: bool = False  # nothing in the knowledge fit: worth a new FAQ entry

@@ -1,0 +1,152 @@
+"""Everything the bot says, in one place, in plain and kind Japanese."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from bot.messages import QuickReply, Reply, ResourceCard
+
+ROLE_NAMES = {"nurse": "看護師", "msw": "医療ソーシャルワーカー（MSW）", "any": "看護師または医療ソーシャルワーカー（MSW）"}
+ASK_PERSON = QuickReply("担当者と話したい", "担当者と話したい", data="action=handoff")
+SAMPLE_NOTICE = "※これはサンプルデータ（架空の事業所）です。実在しないため電話をかけないでください。"
+LABEL_MAX = 20  # LINE quick-reply labels are at most 20 characters
+
+
+def emergency() -> Reply:
+    return Reply(
+        "🚑 今すぐ119番に電話してください。\n"
+        "呼吸や意識がおかしい、強い痛み・出血・けいれんがあるときは、迷わず119番です。\n"
+        "救急車を呼ぶか迷うときは #7119（救急安心センター）へ。\n"
+        "当番の看護師にもこの相談を知らせました。",
+        urgent=True,
+    )
+
+
+def privacy_notice(hub_name: str) -> str:
+    return (
+        f"【記録について】{hub_name}では、ご相談にお答えし担当者へ引き継ぐために、"
+        "このトークのメッセージ・表示名・日時を記録します。"
+        "個人が特定されない件数は、拠点の年次報告に使います。"
+        "記録の削除を希望されるときは「記録を削除して」と送ってください。"
+    )
+
+
+def greeting(hub_name: str, hours: str) -> Reply:
+    return Reply(
+        f"友だち追加ありがとうございます。{hub_name}です。\n"
+        "在宅医療や介護のこと、訪問看護・ショートステイ・費用・退院の準備などを、ふだんの言葉で送ってください。"
+        f"担当の看護師・医療ソーシャルワーカーにもつなげます（受付: {hours}）。\n"
+        "命に関わるときは、すぐに119番へ。",
+        quick_replies=(
+            QuickReply("訪問看護とは", "訪問看護ってどうやって頼むの？"),
+            QuickReply("費用について", "在宅医療の費用はどのくらい？"),
+            ASK_PERSON,
+        ),
+    )
+
+
+def handoff(role: str, is_open: bool, hours: str, next_opening: str | None) -> Reply:
+    who = ROLE_NAMES.get(role, ROLE_NAMES["any"])
+    if is_open:
+        when = "受付時間内です。順番にお返事しますので、このトークでお待ちください。"
+    else:
+        when = (f"ただいま受付時間外です（受付: {hours}）。"
+                + (f"{next_opening}以降に順番にお返事します。" if next_opening else "次の受付時間に順番にお返事します。"))
+    return Reply(f"担当の{who}におつなぎします。\n{when}\n急ぎの体調の変化は119番、迷ったら #7119 へ。")
+
+
+def already_waiting() -> Reply:
+    return Reply("担当者にお伝えしています。もうしばらくお待ちください。急ぎの体調の変化は119番へ。")
+
+
+def faq_answer(answer: str, next_step: str | None, source: str, extra: Sequence[str], faq_id: str,
+               alternatives: Sequence[str]) -> Reply:
+    body = answer if not next_step else f"{answer}\n\n▶ {next_step}"
+    alt = ",".join(alternatives)
+    feedback = (
+        QuickReply("解決した", "はい、解決しました", data=f"action=feedback&value=yes&faq={faq_id}"),
+        QuickReply("解決しない", "いいえ、解決しません", data=f"action=feedback&value=no&faq={faq_id}&alt={alt}"),
+    )
+    follow_ups = tuple(QuickReply(_label(text), text) for text in extra[:3])
+    return Reply(f"{body}\n\n{source}\n\n解決しましたか？", quick_replies=feedback + follow_ups)
+
+
+def alternatives(questions: Sequence[tuple[str, str]]) -> Reply:
+    """questions: (faq id, canonical question) best first."""
+    options = tuple(QuickReply(_label(q), q, data=f"action=faq&faq={faq_id}") for faq_id, q in questions[:3])
+    listing = "\n".join(f"・{q}" for _id, q in questions[:3])
+    return Reply(f"お尋ねは次のどれに近いですか？ 選んでください。\n{listing}", quick_replies=options + (ASK_PERSON,))
+
+
+def feedback_thanks() -> Reply:
+    return Reply("お役に立ててよかったです。ほかにも気になることがあれば、いつでも送ってください。")
+
+
+def feedback_sorry() -> str:
+    return "お役に立てず申し訳ありません。"
+
+
+def resources(heading: str, cards: Sequence[ResourceCard], vacancy_wanted: bool) -> Reply:
+    if not cards:
+        return Reply(f"{heading}：条件に合う事業所が見つかりませんでした。条件を減らすか、担当者にご相談ください。",
+                     quick_replies=(ASK_PERSON,))
+    lines = [f"{heading}：{len(cards)}件"]
+    for card in cards:
+        lines.append(card_text(card))
+    if any(card.sample for card in cards):
+        lines.append(SAMPLE_NOTICE)
+    if vacancy_wanted:
+        lines.append("空き状況は各事業所の報告時点のものです。利用の前に必ずご確認ください。")
+    return Reply("\n\n".join(lines), cards=tuple(cards))
+
+
+def card_text(card: ResourceCard) -> str:
+    parts = [f"■ {card.name}（{card.type_label}）"]
+    if card.address:
+        parts.append(f"住所: {card.address}")
+    if card.phone:
+        parts.append(f"電話: {card.phone}" + ("（サンプル・架空）" if card.sample else ""))
+    if card.hours or card.around_the_clock:
+        parts.append("対応: " + "、".join(filter(None, [card.hours, "24時間対応" if card.around_the_clock else None])))
+    if card.capabilities:
+        parts.append("受け入れ: " + "・".join(card.capabilities))
+    if card.vacancy:
+        parts.append(f"空き: {card.vacancy}")
+    if card.distance_km is not None:
+        parts.append(f"距離: 約{card.distance_km:.1f}km")
+    return "\n".join(parts)
+
+
+def ask_location_type() -> str:
+    return "送っていただいた場所の近くの事業所です。"
+
+
+def unsupported(kind_label: str) -> Reply:
+    return Reply(
+        f"{kind_label}は読み取れません。ご相談は文章で送ってください。\n"
+        "例：「訪問看護ってどうやって頼むの？」「須坂市のショートステイの空き」「担当者と話したい」\n"
+        "位置情報を送ると、近くの事業所をお知らせします。"
+    )
+
+
+def group_notice() -> Reply:
+    return Reply("個人的なご相談は、このアカウントとの1対1のトークで送ってください。グループでは、呼びかけられたときだけお答えします。")
+
+
+def small_talk() -> Reply:
+    return Reply(
+        "ありがとうございます。在宅医療・介護の相談窓口です。\n"
+        "訪問看護、ショートステイ、費用、退院の準備、近くの事業所などについて、お気軽に送ってください。"
+    )
+
+
+def empty_message() -> Reply:
+    return Reply("メッセージが空のようです。ご相談の内容を文章で送ってください。")
+
+
+def deletion_requested() -> Reply:
+    return Reply("記録の削除のご依頼を受け付けました。担当者が確認のうえ対応し、このトークでお知らせします。")
+
+
+def _label(text: str) -> str:
+    return text if len(text) <= LABEL_MAX else text[: LABEL_MAX - 1] + "…"

@@ -1,0 +1,1 @@
+"""The desk's knowledge: FAQ YAML, resources CSV and synonyms, with loading, validation, import and export."""

@@ -1,0 +1,205 @@
+"""FAQ entries: YAML files people can edit, their loading and their validation."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+DATA = Path(__file__).parent / "data"
+FAQ_DIR = DATA / "faq"
+SYNONYMS = DATA / "synonyms.yaml"
+PLACEHOLDERS = frozenset({"hub_name", "hub_phone", "desk_hours"})
+AUDIENCES = frozenset({"resident", "professional", "operator"})
+REQUIRED = ("id", "audience", "question", "paraphrases", "answer", "source")
+_PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
+_ID = re.compile(r"^[a-z_]+\.[a-z0-9_]+$")
+
+# What each seed document is, for answers that say where they come from.
+SEED_TITLES = {
+    "000": "在宅医療連携拠点事業に関するQ&A（厚生労働省、平成24年度）",
+    "001": "広域型在宅医療連携拠点の補助事業（厚生労働省）",
+    "002": "在宅医療連携拠点の事例と関連事業（厚生労働省）",
+    "003": "在宅医療連携拠点事業 実施の手引き（厚生労働省）",
+    "004": "在宅医療において積極的役割を担う医療機関・連携拠点の役割（厚生労働省）",
+    "general": "一般的な制度情報",
+}
+
+
+@dataclass(frozen=True)
+class FaqItem:
+    id: str
+    audience: str
+    question: str
+    answer: str
+    source: str
+    paraphrases: tuple[str, ...] = ()
+    next_step: str | None = None
+    quick_replies: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    file: str = ""
+    line: int = 0
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any], file: str = "", line: int = 0) -> FaqItem:
+        return cls(
+            id=str(data["id"]),
+            audience=str(data["audience"]),
+            question=str(data["question"]).strip(),
+            answer=str(data["answer"]).strip(),
+            source=str(data["source"]),
+            paraphrases=tuple(str(p) for p in data.get("paraphrases") or ()),
+            next_step=(str(data["next_step"]).strip() if data.get("next_step") else None),
+            quick_replies=tuple(str(q) for q in data.get("quick_replies") or ()),
+            tags=tuple(str(t) for t in data.get("tags") or ()),
+            file=file,
+            line=line,
+        )
+
+    def to_mapping(self) -> dict[str, Any]:
+        return {
+            "id": self.id, "audience": self.audience, "question": self.question,
+            "paraphrases": list(self.paraphrases), "answer": self.answer, "next_step": self.next_step,
+            "quick_replies": list(self.quick_replies), "tags": list(self.tags), "source": self.source,
+        }
+
+    def source_label(self) -> str:
+        """「出典: 在宅医療連携拠点事業に関するQ&A（…） Q1」 for the reply footer."""
+        parts = []
+        for piece in re.split(r"[,、]\s*", self.source):
+            key = piece.split()[0] if piece.split() else ""
+            title = SEED_TITLES.get(key)
+            parts.append(f"{title} {piece[len(key):].strip()}".strip() if title and key != "general"
+                         else (title or piece))
+        return "出典: " + "／".join(parts)
+
+
+@dataclass(frozen=True)
+class Problem:
+    file: str
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.message}"
+
+
+@dataclass
+class FaqLoad:
+    items: list[FaqItem] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+
+def render(text: str, values: Mapping[str, str]) -> str:
+    """Fill the hub's own contact placeholders; unknown names are left visible, never crash."""
+    return _PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), text)
+
+
+def load_faq(directory: Path = FAQ_DIR) -> list[FaqItem]:
+    result = read_faq(directory)
+    if result.problems:
+        raise ValueError("invalid FAQ files:\n" + "\n".join(map(str, result.problems)))
+    return result.items
+
+
+def read_faq(directory: Path = FAQ_DIR) -> FaqLoad:
+    """Every entry with its file and line, and every problem found on the way."""
+    result = FaqLoad()
+    seen: dict[str, Problem] = {}
+    for path in sorted(directory.glob("*.yaml")):
+        name = path.name
+        try:
+            root = yaml.compose(path.read_text(encoding="utf-8"), Loader=yaml.SafeLoader)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            result.problems.append(Problem(name, (mark.line + 1) if mark else 0, f"YAML の書式エラー: {exc}"))
+            continue
+        entries = _entries_node(root)
+        if entries is None:
+            result.problems.append(Problem(name, 1, "トップレベルに entries: のリストがありません"))
+            continue
+        for node in entries.value:
+            line = node.start_mark.line + 1
+            data = yaml.SafeLoader(yaml.serialize(node)).get_single_data() if node else None
+            problems = _check_entry(data, name, line)
+            result.problems.extend(problems)
+            if problems:
+                continue
+            item = FaqItem.from_mapping(data, name, line)
+            if item.id in seen:
+                first = seen[item.id]
+                result.problems.append(Problem(name, line, f"id {item.id} が重複しています（最初は {first.file}:{first.line}）"))
+                continue
+            seen[item.id] = Problem(name, line, "")
+            result.items.append(item)
+    return result
+
+
+def validate(directory: Path = FAQ_DIR, topics: Path | None = None) -> list[Problem]:
+    """Every problem, with file and line: also topics without an entry and unknown ids."""
+    result = read_faq(directory)
+    problems = list(result.problems)
+    if topics is not None:
+        wanted = topic_ids(topics)
+        have = {item.id: item for item in result.items}
+        for missing in sorted(set(wanted) - set(have)):
+            problems.append(Problem(topics.name, wanted[missing], f"トピック {missing} の FAQ エントリがありません"))
+        for unknown in sorted(set(have) - set(wanted)):
+            item = have[unknown]
+            problems.append(Problem(item.file, item.line, f"id {unknown} は topics.yaml にない未知の id です"))
+    return problems
+
+
+def topic_ids(topics: Path) -> dict[str, int]:
+    """id → line in topics.yaml."""
+    ids: dict[str, int] = {}
+    for number, line in enumerate(topics.read_text(encoding="utf-8").splitlines(), start=1):
+        m = re.match(r"\s*-\s*id:\s*(\S+)", line)
+        if m:
+            ids[m.group(1)] = number
+    return ids
+
+
+def load_synonyms(path: Path = SYNONYMS) -> list[list[str]]:
+    if not path.exists():
+        return []
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    return [[str(term) for term in group] for group in data.get("groups") or [] if group]
+
+
+def dump_faq(items: Iterable[FaqItem]) -> str:
+    return yaml.safe_dump({"entries": [i.to_mapping() for i in items]}, allow_unicode=True, sort_keys=False)
+
+
+def _entries_node(root: yaml.Node | None) -> yaml.SequenceNode | None:
+    if not isinstance(root, yaml.MappingNode):
+        return None
+    for key, value in root.value:
+        if key.value == "entries" and isinstance(value, yaml.SequenceNode):
+            return value
+    return None
+
+
+def _check_entry(data: Any, file: str, line: int) -> list[Problem]:
+    if not isinstance(data, dict):
+        return [Problem(file, line, "エントリがキーと値の組ではありません")]
+    problems = [Problem(file, line, f"必須項目 {key} がありません") for key in REQUIRED if not data.get(key)]
+    if problems:
+        return problems
+    if not _ID.match(str(data["id"])):
+        problems.append(Problem(file, line, f"id {data['id']!r} の形式が不正です（例: resident.costs）"))
+    if data["audience"] not in AUDIENCES:
+        problems.append(Problem(file, line, f"audience {data['audience']!r} は {sorted(AUDIENCES)} のいずれかです"))
+    if not isinstance(data["paraphrases"], list):
+        problems.append(Problem(file, line, "paraphrases はリストにしてください"))
+    for key in ("question", "answer", "next_step"):
+        for name in _PLACEHOLDER.findall(str(data.get(key) or "")):
+            if name not in PLACEHOLDERS:
+                problems.append(Problem(file, line, f"{key} のプレースホルダ {{{name}}} は使えません（使えるのは {', '.join(sorted(PLACEHOLDERS))}）"))
+        if str(data.get(key) or "").count("{") != str(data.get(key) or "").count("}"):
+            problems.append(Problem(file, line, f"{key} の波かっこ {{ }} が対応していません"))
+    return problems

@@ -1,0 +1,155 @@
+"""The knowledge in the database: loading the files (idempotent), upserting imports, reading back."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from db.models import AuditLog, FaqEntry, Resource, Vacancy, utcnow
+from db.session import Database
+from knowledge.faq import DATA, FAQ_DIR, FaqItem, load_faq
+from knowledge.opendata import import_key, read_resources_csv, read_vacancies_csv
+
+log = logging.getLogger(__name__)
+
+RESOURCES_CSV = DATA / "resources.csv"
+VACANCIES_CSV = DATA / "vacancies.csv"
+_RESOURCE_FIELDS = ("name", "type", "municipality", "address", "latitude", "longitude", "phone", "hours",
+                    "around_the_clock", "capabilities", "accepting_new", "notes", "source", "source_row",
+                    "external_code", "sample")
+
+
+@dataclass
+class LoadSummary:
+    faq_created: int = 0
+    faq_updated: int = 0
+    resources_created: int = 0
+    resources_updated: int = 0
+    vacancies: int = 0
+    problems: list[str] = field(default_factory=list)
+
+
+def ensure_knowledge(db: Database) -> None:
+    """A fresh database gets the bundled sample knowledge, so the desk answers from the first start."""
+    with db.session() as session:
+        empty = not session.scalar(select(func.count()).select_from(FaqEntry))
+    if empty:
+        summary = load_bundled(db, actor="system")
+        log.info("loaded bundled knowledge: %s FAQ entries, %s resources",
+                 summary.faq_created, summary.resources_created)
+
+
+def load_bundled(db: Database, faq_dir: Path = FAQ_DIR, resources: Path = RESOURCES_CSV,
+                 vacancies: Path = VACANCIES_CSV, actor: str = "cli") -> LoadSummary:
+    summary = LoadSummary()
+    items = load_faq(faq_dir)
+    resource_rows = _read(read_resources_csv, resources, summary)
+    vacancy_rows = _read(read_vacancies_csv, vacancies, summary)
+    with db.session() as session:
+        summary.faq_created, summary.faq_updated = upsert_faq(session, items)
+        summary.resources_created, summary.resources_updated = upsert_resources(session, resource_rows)
+        summary.vacancies = upsert_vacancies(session, vacancy_rows)
+        audit(session, actor, "kb.load", "knowledge", "bundled", {
+            "faq": len(items), "resources": len(resource_rows), "vacancies": len(vacancy_rows)})
+    return summary
+
+
+def upsert_faq(session: Session, items: Iterable[FaqItem]) -> tuple[int, int]:
+    created = updated = 0
+    for item in items:
+        values = item.to_mapping()
+        row = session.get(FaqEntry, item.id)
+        if row is None:
+            session.add(FaqEntry(**values, active=True, updated_at=utcnow()))
+            created += 1
+            continue
+        changed = {k: v for k, v in values.items() if getattr(row, k) != v}
+        if changed:
+            for key, value in changed.items():
+                setattr(row, key, value)
+            row.updated_at = utcnow()
+            updated += 1
+    return created, updated
+
+
+def upsert_resources(session: Session, rows: Iterable[dict[str, Any]]) -> tuple[int, int]:
+    """Insert or update by import key (事業所番号 / 医療機関コード, else name + address)."""
+    created = updated = 0
+    for data in rows:
+        key = import_key(data)
+        row = session.scalars(select(Resource).where(Resource.import_key == key)).first()
+        if row is None and data.get("id"):
+            row = session.get(Resource, data["id"])
+        values = {f: data.get(f) for f in _RESOURCE_FIELDS if f in data}
+        values["capabilities"] = list(values.get("capabilities") or [])
+        values["updated_at"] = _as_datetime(data.get("updated_at"))
+        if row is None:
+            rid = data.get("id") or "od-" + hashlib.sha1(key.encode()).hexdigest()[:16]
+            session.add(Resource(id=rid, import_key=key, active=True, **values))
+            created += 1
+        else:
+            for name, value in values.items():
+                setattr(row, name, value)
+            row.import_key = key
+            updated += 1
+    session.flush()
+    return created, updated
+
+
+def upsert_vacancies(session: Session, rows: Iterable[dict[str, Any]]) -> int:
+    count = 0
+    for data in rows:
+        if session.get(Resource, data["resource_id"]) is None:
+            continue
+        as_of = data["as_of"] if isinstance(data["as_of"], date) else date.fromisoformat(str(data["as_of"]))
+        row = session.get(Vacancy, data["resource_id"])
+        if row is None:
+            row = Vacancy(resource_id=data["resource_id"], available_beds=0, as_of=as_of)
+            session.add(row)
+        row.available_beds = int(data["available_beds"])
+        row.as_of = as_of
+        row.note = data.get("note") or None
+        row.updated_at = utcnow()
+        count += 1
+    return count
+
+
+def faq_items(db: Database) -> list[FaqItem]:
+    with db.session() as session:
+        rows = session.scalars(select(FaqEntry).where(FaqEntry.active).order_by(FaqEntry.id)).all()
+        return [FaqItem.from_mapping({
+            "id": r.id, "audience": r.audience, "question": r.question, "answer": r.answer, "source": r.source,
+            "paraphrases": r.paraphrases, "next_step": r.next_step, "quick_replies": r.quick_replies,
+            "tags": r.tags}) for r in rows]
+
+
+def audit(session: Session, actor: str, action: str, target_type: str, target_id: str,
+          detail: dict[str, Any] | None = None) -> None:
+    session.add(AuditLog(actor=actor, action=action, target_type=target_type, target_id=target_id,
+                         detail=detail, at=utcnow()))
+
+
+def _read(reader: Any, path: Path, summary: LoadSummary) -> list[dict[str, Any]]:
+    if not path.exists():
+        return []
+    result = reader(path)
+    summary.problems.extend(f"{path.name}:{p.row}: {p.reason}" for p in result.problems)
+    return list(result.resources if hasattr(result, "resources") else result.rows)
+
+
+def _as_datetime(value: Any) -> datetime:
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day, tzinfo=UTC)
+    if isinstance(value, str) and value:
+        return _as_datetime(date.fromisoformat(value[:10]))
+    return utcnow()

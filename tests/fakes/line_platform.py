@@ -1,0 +1,604 @@
+"""A fake LINE Messaging API (api.line.me) for tests.
+
+It is a real HTTP server on 127.0.0.1 (stdlib ``ThreadingHTTPServer``, one thread per
+connection, HTTP/1.1 keep-alive), so the real ``linebot.v3`` client can talk to it:
+
+    with FakeLinePlatform() as line:
+        config = Configuration(access_token=line.access_token, host=line.url)
+        ...                         # the app sends replies / pushes
+        line.wait_for_deliveries(1)
+        assert line.texts() == ["..."]
+
+Endpoints:
+
+* ``POST /v2/bot/message/reply``  body ``{replyToken, messages[1..5], notificationDisabled?}``
+* ``POST /v2/bot/message/push``   body ``{to, messages[1..5], notificationDisabled?}``,
+  optional ``X-Line-Retry-Key`` (UUID) de-duplicated like LINE does (409 after acceptance)
+* ``GET  /v2/bot/profile/{userId}``
+* anything else: 404 ``{"message": "Not found"}``
+
+Order of checks on a send request (reply / push):
+
+1. auth (401),
+2. injected failure from ``fail_next`` (the status given; nothing is delivered),
+3. ``X-Line-Retry-Key``: present on reply -> 400; not a UUID on push -> 400;
+   already accepted on push -> 409 with ``x-line-accepted-request-id`` (not delivered again),
+4. body validation (400 with ``details``),
+5. reply token: used or expired -> 400 ``{"message": "Invalid reply token"}``,
+6. accepted: recorded in ``delivered``, the reply token is spent, the retry key is accepted.
+
+``delay_next`` is applied to whatever the answer is: the request is processed (and, when it
+is accepted, delivered) at once, and only the HTTP response is held back. That is how a
+client timeout looks on the real platform: the message did arrive.
+
+Every response carries a fresh ``x-line-request-id``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import socket
+import sys
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Literal
+from urllib.parse import unquote, urlsplit
+
+REPLY_PATH = "/v2/bot/message/reply"
+PUSH_PATH = "/v2/bot/message/push"
+PROFILE_PREFIX = "/v2/bot/profile/"
+
+SendKind = Literal["reply", "push"]
+
+MAX_MESSAGES = 5
+MAX_TEXT_LENGTH = 5000  # counted in UTF-16 code units, as LINE counts characters
+MAX_QUICK_REPLY_ITEMS = 13
+MAX_ALT_TEXT = {"flex": 1500, "template": 400}
+
+# Required properties per accepted message type (presence only; the SDK models build the rest).
+REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {
+    "text": ("text",),
+    "flex": ("altText", "contents"),
+    "template": ("altText", "template"),
+    "location": ("title", "address", "latitude", "longitude"),
+    "sticker": ("packageId", "stickerId"),
+    "image": ("originalContentUrl", "previewImageUrl"),
+}
+
+UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+
+MSG_AUTH_MISSING = (
+    "Authorization header required. Must follow the scheme, 'Authorization: Bearer <ACCESS TOKEN>'"
+)
+MSG_AUTH_FAILED = "Authentication failed. Confirm that the access token in the authorization header is valid."
+MSG_INVALID_REPLY_TOKEN = "Invalid reply token"
+MSG_RETRY_KEY_ACCEPTED = "The retry key is already accepted"
+MSG_RETRY_KEY_NOT_SUPPORTED = "The X-Line-Retry-Key header is not supported on this endpoint"
+MSG_RETRY_KEY_INVALID = "The X-Line-Retry-Key header must be a UUID in hexadecimal format"
+
+DEFAULT_FAILURE_BODIES: dict[int, dict[str, Any]] = {
+    429: {"message": "The API rate limit has been exceeded. Try again later."},
+    500: {"message": "Internal server error"},
+    502: {"message": "Bad gateway"},
+    503: {"message": "Service unavailable"},
+}
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    """One HTTP request the fake received, with the status it answered."""
+
+    method: str
+    path: str  # without the query string
+    headers: dict[str, str]  # lower-case keys
+    json: Any  # parsed body, or None if empty / not JSON
+    status: int
+    request_id: str  # the x-line-request-id the fake answered with
+    at: float  # time.monotonic() when it was answered (before any delay)
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One accepted reply or push, i.e. what the user would see."""
+
+    kind: SendKind
+    to: str | None  # userId/groupId/roomId for push, None for reply
+    reply_token: str | None  # None for push
+    messages: list[dict[str, Any]]
+    retry_key: str | None
+    at: float  # time.monotonic() when accepted
+    request_id: str
+    notification_disabled: bool = False
+    sent_messages: list[dict[str, str]] = field(default_factory=list)  # the {"id", "quoteToken"} answered
+
+
+@dataclass
+class _Failure:
+    remaining: int
+    status: int
+    retry_after: int | None
+    body: dict[str, Any] | None
+    endpoint: SendKind | None
+
+
+@dataclass
+class _Delay:
+    remaining: int
+    seconds: float
+    endpoint: SendKind | None
+
+
+@dataclass
+class _Response:
+    status: int
+    body: dict[str, Any]
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0
+
+
+class _ValidationErrors:
+    """Collects the ``details`` of a LINE 400 "The request body has N error(s)"."""
+
+    def __init__(self) -> None:
+        self.details: list[dict[str, str]] = []
+
+    def add(self, prop: str, message: str) -> None:
+        self.details.append({"message": message, "property": prop})
+
+    def response(self) -> _Response:
+        return _Response(
+            400,
+            {"message": f"The request body has {len(self.details)} error(s)", "details": self.details},
+        )
+
+
+class FakeLinePlatform:
+    """A fake api.line.me on loopback. See the module docstring for behaviour."""
+
+    def __init__(self, access_token: str = "test-access-token") -> None:
+        self.access_token = access_token
+        self.url = ""  # set by start(): "http://127.0.0.1:PORT"
+        self.requests: list[RecordedRequest] = []
+        self.delivered: list[Delivery] = []
+
+        self._cond = threading.Condition()  # guards all state below and signals new deliveries
+        self._failures: list[_Failure] = []
+        self._delays: list[_Delay] = []
+        self._issued_tokens: set[str] = set()
+        self._used_tokens: set[str] = set()
+        self._expired_tokens: set[str] = set()
+        self._only_issued_tokens_valid = False  # set by expire_all_reply_tokens()
+        self._accepted_retry_keys: dict[str, Delivery] = {}
+        self._message_counter = 0
+
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+        self._stopping = threading.Event()
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def start(self) -> FakeLinePlatform:
+        if self._server is not None:
+            raise RuntimeError("FakeLinePlatform is already started")
+        self._stopping.clear()
+        server = _Server(("127.0.0.1", 0), _Handler)
+        server.platform = self
+        self._server = server
+        self.url = f"http://127.0.0.1:{server.server_address[1]}"
+        self._thread = threading.Thread(
+            target=server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="fake-line-platform",
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        server, thread = self._server, self._thread
+        if server is None:
+            return
+        self._stopping.set()  # wakes delayed responses
+        server.shutdown()
+        server.close_open_connections()
+        server.server_close()
+        if thread is not None:
+            thread.join(timeout=5)
+        self._server = None
+        self._thread = None
+
+    def __enter__(self) -> FakeLinePlatform:
+        return self.start() if self._server is None else self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    # ------------------------------------------------------------------ test controls
+
+    def issue_reply_token(self) -> str:
+        """A fresh reply token. Tokens need not be issued: any unseen token works once."""
+        token = secrets.token_hex(16)
+        with self._cond:
+            self._issued_tokens.add(token)
+        return token
+
+    def expire_reply_token(self, token: str) -> None:
+        with self._cond:
+            self._expired_tokens.add(token)
+            self._issued_tokens.discard(token)
+
+    def expire_all_reply_tokens(self) -> None:
+        """Expire every token, including ones the fake has never seen (e.g. from webhook
+        fixtures). Tokens from issue_reply_token() called afterwards are valid."""
+        with self._cond:
+            self._expired_tokens |= self._issued_tokens
+            self._issued_tokens.clear()
+            self._only_issued_tokens_valid = True
+
+    def fail_next(
+        self,
+        count: int,
+        status: int = 500,
+        retry_after: int | None = None,
+        body: dict[str, Any] | None = None,
+        endpoint: str | None = None,
+    ) -> None:
+        """Answer the next ``count`` send requests (only "reply" or "push" if given) with
+        ``status``; nothing is delivered. ``retry_after`` adds a Retry-After header."""
+        with self._cond:
+            self._failures.append(_Failure(count, status, retry_after, body, _check_endpoint(endpoint)))
+
+    def delay_next(self, count: int, seconds: float, endpoint: str | None = None) -> None:
+        """Hold back the response to the next ``count`` send requests by ``seconds``. The
+        request itself is processed (and delivered) at once."""
+        with self._cond:
+            self._delays.append(_Delay(count, seconds, _check_endpoint(endpoint)))
+
+    def wait_for_deliveries(self, n: int, timeout: float = 5.0) -> list[Delivery]:
+        with self._cond:
+            if not self._cond.wait_for(lambda: len(self.delivered) >= n, timeout=timeout):
+                raise AssertionError(
+                    f"expected at least {n} deliveries within {timeout}s, got {len(self.delivered)}:\n"
+                    + self._describe()
+                )
+            return list(self.delivered)
+
+    def texts(self) -> list[str]:
+        with self._cond:
+            return [
+                message["text"]
+                for delivery in self.delivered
+                for message in delivery.messages
+                if message.get("type") == "text"
+            ]
+
+    def reset(self) -> None:
+        """Forget everything: records, injected failures/delays, tokens, retry keys."""
+        with self._cond:
+            self.requests.clear()
+            self.delivered.clear()
+            self._failures.clear()
+            self._delays.clear()
+            self._issued_tokens.clear()
+            self._used_tokens.clear()
+            self._expired_tokens.clear()
+            self._only_issued_tokens_valid = False
+            self._accepted_retry_keys.clear()
+
+    # ------------------------------------------------------------------ request handling
+
+    def _handle(self, method: str, raw_path: str, headers: dict[str, str], raw_body: bytes) -> _Response:
+        """Decide the answer to one request and record it. Called from handler threads."""
+        path = urlsplit(raw_path).path
+        body = _parse_json(raw_body)
+        request_id = str(uuid.uuid4())
+        with self._cond:
+            response = self._route(method, path, headers, raw_body, body, request_id)
+            response.headers["x-line-request-id"] = request_id
+            self.requests.append(
+                RecordedRequest(method, path, headers, body, response.status, request_id, time.monotonic())
+            )
+            return response
+
+    def _route(
+        self, method: str, path: str, headers: dict[str, str], raw_body: bytes, body: Any, request_id: str
+    ) -> _Response:
+        if method == "POST" and path in (REPLY_PATH, PUSH_PATH):
+            kind: SendKind = "reply" if path == REPLY_PATH else "push"
+            response = self._send(kind, headers, raw_body, body, request_id)
+            response.delay = self._take_delay(kind)
+            return response
+        if method == "GET" and path.startswith(PROFILE_PREFIX):
+            user_id = unquote(path[len(PROFILE_PREFIX) :])
+            if user_id and "/" not in user_id:
+                return self._check_auth(headers) or _Response(
+                    200, {"userId": user_id, "displayName": "テスト利用者", "language": "ja"}
+                )
+        return _Response(404, {"message": "Not found"})
+
+    def _send(
+        self, kind: SendKind, headers: dict[str, str], raw_body: bytes, body: Any, request_id: str
+    ) -> _Response:
+        if (denied := self._check_auth(headers)) is not None:
+            return denied
+        if (failure := self._take_failure(kind)) is not None:
+            return failure
+
+        retry_key = headers.get("x-line-retry-key")
+        if retry_key is not None:
+            if kind == "reply":
+                return _Response(400, {"message": MSG_RETRY_KEY_NOT_SUPPORTED})
+            if not UUID_RE.match(retry_key):
+                return _Response(400, {"message": MSG_RETRY_KEY_INVALID})
+            retry_key = retry_key.lower()
+            if (accepted := self._accepted_retry_keys.get(retry_key)) is not None:
+                return _Response(
+                    409,
+                    {"message": MSG_RETRY_KEY_ACCEPTED, "sentMessages": accepted.sent_messages},
+                    {"x-line-accepted-request-id": accepted.request_id},
+                )
+
+        errors = _validate_send_body(kind, raw_body, body)
+        if errors.details:
+            return errors.response()
+
+        reply_token: str | None = body["replyToken"] if kind == "reply" else None
+        if reply_token is not None and not self._reply_token_usable(reply_token):
+            return _Response(400, {"message": MSG_INVALID_REPLY_TOKEN})
+
+        sent_messages = [self._new_sent_message() for _ in body["messages"]]
+        delivery = Delivery(
+            kind=kind,
+            to=body["to"] if kind == "push" else None,
+            reply_token=reply_token,
+            messages=body["messages"],
+            retry_key=retry_key,
+            at=time.monotonic(),
+            request_id=request_id,
+            notification_disabled=bool(body.get("notificationDisabled", False)),
+            sent_messages=sent_messages,
+        )
+        if reply_token is not None:
+            self._used_tokens.add(reply_token)
+            self._issued_tokens.discard(reply_token)
+        if retry_key is not None:
+            self._accepted_retry_keys[retry_key] = delivery
+        self.delivered.append(delivery)
+        self._cond.notify_all()
+        return _Response(200, {"sentMessages": sent_messages})
+
+    def _check_auth(self, headers: dict[str, str]) -> _Response | None:
+        authorization = headers.get("authorization")
+        if not authorization:
+            return _Response(401, {"message": MSG_AUTH_MISSING})
+        if authorization != f"Bearer {self.access_token}":
+            return _Response(401, {"message": MSG_AUTH_FAILED})
+        return None
+
+    def _take_failure(self, kind: SendKind) -> _Response | None:
+        for failure in self._failures:
+            if failure.remaining > 0 and failure.endpoint in (None, kind):
+                failure.remaining -= 1
+                body = failure.body or DEFAULT_FAILURE_BODIES.get(
+                    failure.status, {"message": "Injected failure"}
+                )
+                headers = {} if failure.retry_after is None else {"Retry-After": str(failure.retry_after)}
+                return _Response(failure.status, dict(body), headers)
+        return None
+
+    def _take_delay(self, kind: SendKind) -> float:
+        for delay in self._delays:
+            if delay.remaining > 0 and delay.endpoint in (None, kind):
+                delay.remaining -= 1
+                return delay.seconds
+        return 0.0
+
+    def _reply_token_usable(self, token: str) -> bool:
+        if token in self._used_tokens or token in self._expired_tokens:
+            return False
+        return token in self._issued_tokens or not self._only_issued_tokens_valid
+
+    def _new_sent_message(self) -> dict[str, str]:
+        self._message_counter += 1
+        return {
+            "id": str(500000000000000000 + self._message_counter),
+            "quoteToken": secrets.token_urlsafe(12),
+        }
+
+    def _describe(self) -> str:
+        lines = [
+            f"  delivered: {d.kind} to={d.to} token={d.reply_token} messages={d.messages}"
+            for d in self.delivered
+        ]
+        lines += [f"  request: {r.method} {r.path} -> {r.status} body={r.json}" for r in self.requests]
+        return "\n".join(lines) or "  (no requests at all)"
+
+
+# ---------------------------------------------------------------------- body validation
+
+
+def _validate_send_body(kind: SendKind, raw_body: bytes, body: Any) -> _ValidationErrors:
+    errors = _ValidationErrors()
+    if not isinstance(body, dict):
+        errors.add("", "The request body must be a JSON object" if raw_body else "The request body is empty")
+        return errors
+
+    target = "replyToken" if kind == "reply" else "to"
+    if target not in body:
+        errors.add(target, "must be specified")
+    elif not isinstance(body[target], str) or not body[target]:
+        errors.add(target, "must be a non-empty string")
+
+    if "notificationDisabled" in body and not isinstance(body["notificationDisabled"], bool):
+        errors.add("notificationDisabled", "must be a boolean")
+
+    messages = body.get("messages")
+    if messages is None:
+        errors.add("messages", "must be specified")
+    elif not isinstance(messages, list):
+        errors.add("messages", "must be an array")
+    elif not 1 <= len(messages) <= MAX_MESSAGES:
+        errors.add("messages", f"Size must be between 1 and {MAX_MESSAGES}")
+    else:
+        for index, message in enumerate(messages):
+            _validate_message(f"messages[{index}]", message, errors)
+    return errors
+
+
+def _validate_message(prop: str, message: Any, errors: _ValidationErrors) -> None:
+    if not isinstance(message, dict):
+        errors.add(prop, "must be an object")
+        return
+    message_type = message.get("type")
+    if message_type is None:
+        errors.add(f"{prop}.type", "must be specified")
+        return
+    if message_type not in REQUIRED_FIELDS:
+        errors.add(f"{prop}.type", f"must be one of {sorted(REQUIRED_FIELDS)}")
+        return
+    for name in REQUIRED_FIELDS[message_type]:
+        if message.get(name) in (None, ""):
+            errors.add(f"{prop}.{name}", "must be specified")
+
+    text = message.get("text")
+    if message_type == "text" and text not in (None, ""):
+        if not isinstance(text, str):
+            errors.add(f"{prop}.text", "must be a string")
+        elif _utf16_length(text) > MAX_TEXT_LENGTH:
+            errors.add(f"{prop}.text", f"Length must be between 0 and {MAX_TEXT_LENGTH}")
+
+    alt_text = message.get("altText")
+    if (
+        message_type in MAX_ALT_TEXT
+        and isinstance(alt_text, str)
+        and len(alt_text) > MAX_ALT_TEXT[message_type]
+    ):
+        errors.add(f"{prop}.altText", f"Length must be between 0 and {MAX_ALT_TEXT[message_type]}")
+
+    if "quickReply" in message:
+        quick_reply = message["quickReply"]
+        items = quick_reply.get("items") if isinstance(quick_reply, dict) else None
+        if not isinstance(items, list) or not 1 <= len(items) <= MAX_QUICK_REPLY_ITEMS:
+            errors.add(f"{prop}.quickReply.items", f"Size must be between 1 and {MAX_QUICK_REPLY_ITEMS}")
+
+
+def _utf16_length(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _parse_json(raw_body: bytes) -> Any:
+    if not raw_body:
+        return None
+    try:
+        return json.loads(raw_body)
+    except ValueError:
+        return None
+
+
+def _check_endpoint(endpoint: str | None) -> SendKind | None:
+    if endpoint not in (None, "reply", "push"):
+        raise ValueError(f'endpoint must be None, "reply" or "push", not {endpoint!r}')
+    return endpoint  # type: ignore[return-value]
+
+
+# ---------------------------------------------------------------------- HTTP plumbing
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 1024  # the default listen backlog of 5 resets bursts of connections
+    platform: FakeLinePlatform
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._connections: set[socket.socket] = set()
+        self._connections_lock = threading.Lock()
+
+    def track(self, connection: socket.socket, open_: bool) -> None:
+        with self._connections_lock:
+            (self._connections.add if open_ else self._connections.discard)(connection)
+
+    def close_open_connections(self) -> None:
+        """Drop idle keep-alive connections so their handler threads end with the server."""
+        with self._connections_lock:
+            connections = list(self._connections)
+        for connection in connections:
+            try:
+                connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return  # a client hung up (timeout, closed pool): not worth a traceback
+        super().handle_error(request, client_address)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, as aiohttp and httpx expect
+    disable_nagle_algorithm = True
+    timeout = 60  # an idle keep-alive connection is dropped after this
+    server: _Server
+
+    def setup(self) -> None:
+        super().setup()
+        self.server.track(self.connection, True)
+
+    def finish(self) -> None:
+        self.server.track(self.connection, False)
+        super().finish()
+
+    def do_GET(self) -> None:
+        self._serve()
+
+    def do_POST(self) -> None:
+        self._serve()
+
+    def do_PUT(self) -> None:
+        self._serve()
+
+    def do_DELETE(self) -> None:
+        self._serve()
+
+    def _serve(self) -> None:
+        raw_body = self._read_body()
+        headers = {name.lower(): value for name, value in self.headers.items()}
+        platform = self.server.platform
+        response = platform._handle(self.command, self.path, headers, raw_body)
+        if response.delay > 0 and platform._stopping.wait(response.delay):
+            self.close_connection = True
+            return  # the server is stopping: drop the connection without answering
+        payload = json.dumps(response.body, ensure_ascii=False).encode("utf-8")
+        try:
+            self.send_response(response.status)
+            self.send_header("Content-Type", "application/json; charset=utf-8")
+            self.send_header("Content-Length", str(len(payload)))
+            for name, value in response.headers.items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(payload)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True  # the client gave up (e.g. its timeout fired)
+
+    def _read_body(self) -> bytes:
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            chunks = []
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass  # trailers
+                    return b"".join(chunks)
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline()
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length > 0 else b""
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass  # keep test output quiet; everything is in FakeLinePlatform.requests

@@ -1,0 +1,121 @@
+"""Nothing accepted is lost, nothing is done twice, and the bot never talks over a person."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import select
+
+from adapters.line import LineChannel
+from db.models import Contact, Conversation, InboundEvent, OutboxMessage, utcnow
+from db.session import Database
+from tests.fakes.line_platform import FakeLinePlatform
+from tests.support import LINE_SECRET, LINE_TOKEN, DeskServer, line_body, new_user
+from zaitaku_desk.outbox import Outbox
+from zaitaku_desk.pipeline import store_events
+
+
+@pytest.fixture
+def server(database: Database, fake_line: FakeLinePlatform, database_url: str) -> Iterator[DeskServer]:
+    desk = DeskServer(database_url, fake_line.url)
+    yield desk
+    desk.stop()
+
+
+def _owned_conversation(db: Database, user: str, status: str) -> int:
+    with db.session() as session:
+        contact = Contact(channel="line", external_id=user, consent_notice_sent_at=utcnow())
+        session.add(contact)
+        session.flush()
+        conversation = Conversation(contact_id=contact.id, channel="line", status=status)
+        session.add(conversation)
+        session.flush()
+        return conversation.id
+
+
+def test_events_accepted_before_a_crash_are_answered_after_restart(
+        server: DeskServer, database: Database, line: FakeLinePlatform) -> None:
+    user = new_user()
+    body = line_body("message-text", user=user, text="人と話したい")
+    store_events(database, "line", [(e["webhookEventId"], e) for e in body["events"]])  # accepted, then crash
+    server.start()
+    delivery = line.wait_for_deliveries(1, timeout=10)[0]
+    assert "おつなぎします" in delivery.messages[0]["text"]
+    with database.session() as session:
+        assert session.scalars(select(InboundEvent).where(InboundEvent.event_id == body["events"][0]["webhookEventId"])
+                               ).one().processed_at is not None
+
+
+def test_a_killed_server_resumes_unsent_replies(server: DeskServer, database: Database, line: FakeLinePlatform) -> None:
+    server.start()
+    server.stop(kill=True)
+    user = new_user()
+    conversation = _owned_conversation(database, user, "bot")
+    with database.session() as session:
+        session.add(OutboxMessage(channel="line", target=user, conversation_id=conversation, sender_kind="bot",
+                                  payload={"messages": [{"type": "text", "text": "再開後に届く返信"}]},
+                                  retry_key=str(uuid.uuid4())))
+    server.start()
+    assert line.wait_for_deliveries(1, timeout=10)[0].messages[0]["text"] == "再開後に届く返信"
+
+
+def test_while_a_person_owns_the_conversation_only_emergencies_get_a_bot_reply(
+        server: DeskServer, database: Database, line: FakeLinePlatform) -> None:
+    server.start()
+    user = new_user()
+    _owned_conversation(database, user, "human")
+    server.post_line(line_body("message-text", user=user, text="訪問看護ってどうやって頼むの？"))
+    time.sleep(1.0)
+    assert line.delivered == []
+    server.post_line(line_body("message-text", user=user, text="母が倒れて呼びかけても反応がない"))
+    assert "119" in line.wait_for_deliveries(1)[0].messages[0]["text"]
+
+
+def test_the_owner_is_checked_again_at_the_moment_of_sending(database: Database, line: FakeLinePlatform) -> None:
+    user = new_user()
+    conversation = _owned_conversation(database, user, "bot")
+    with database.session() as session:
+        for text, urgent in (("ボットの返信", False), ("今すぐ119番に電話してください。", True)):
+            session.add(OutboxMessage(channel="line", target=user, conversation_id=conversation, sender_kind="bot",
+                                      urgent=urgent, payload={"messages": [{"type": "text", "text": text}]},
+                                      retry_key=str(uuid.uuid4())))
+    with database.session() as session:  # a staff member takes over after the reply was decided
+        session.get(Conversation, conversation).status = "human"
+
+    async def deliver() -> None:
+        channel = LineChannel(LINE_SECRET, LINE_TOKEN, line.url, timeout=2.0)
+        outbox = Outbox(database, {"line": channel}, "test-worker", 3, 0.1, 0.5)
+        await outbox.deliver_due()
+        await channel.aclose()
+
+    asyncio.run(deliver())
+    assert line.texts() == ["今すぐ119番に電話してください。"]
+    with database.session() as session:
+        statuses = dict(session.execute(select(OutboxMessage.urgent, OutboxMessage.status)
+                                        .where(OutboxMessage.target == user)).all())
+    assert statuses == {False: "suppressed", True: "sent"}
+
+
+def test_two_server_processes_handle_each_event_exactly_once(
+        database: Database, database_url: str, fake_line: FakeLinePlatform, line: FakeLinePlatform) -> None:
+    servers = [DeskServer(database_url, fake_line.url).start() for _ in range(2)]
+    try:
+        users = [new_user() for _ in range(20)]
+        bodies = [line_body("message-text", user=u, text="人と話したい") for u in users]
+        for i, body in enumerate(bodies):
+            servers[i % 2].post_line(body)
+            servers[(i + 1) % 2].post_line(body)  # the same event, redelivered to the other process
+        line.wait_for_deliveries(len(users), timeout=20)
+        time.sleep(1.0)
+        assert len(line.delivered) == len(users)
+        with database.session() as session:
+            workers = set(session.scalars(select(InboundEvent.claimed_by).where(
+                InboundEvent.event_id.in_([b["events"][0]["webhookEventId"] for b in bodies]))))
+        assert len(workers) >= 1
+    finally:
+        for s in servers:
+            s.stop()

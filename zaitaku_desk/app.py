@@ -1,0 +1,59 @@
+"""The one FastAPI application: channel webhooks, health, and (later) the admin API and console."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+
+from db.migrate import is_current
+from zaitaku_desk import __version__
+from zaitaku_desk.runtime import Runtime
+from zaitaku_desk.settings import Settings, get_settings
+from zaitaku_desk.webhooks import webhook_router
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    runtime = Runtime(settings or get_settings())
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await runtime.run_db(runtime.prepare)
+        await runtime.start()
+        try:
+            yield
+        finally:
+            await runtime.stop()
+
+    app = FastAPI(title="zaitaku-desk", version=__version__, lifespan=lifespan,
+                  description="在宅医療・介護 相談デスク: LINE / Slack webhooks and the staff API")
+    app.state.runtime = runtime
+    app.include_router(webhook_router(runtime))
+
+    @app.get("/healthz", tags=["health"], summary="The process is up")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["health"], summary="The database is reachable and migrations are current")
+    async def readyz() -> JSONResponse:
+        def check() -> tuple[bool, str]:
+            try:
+                with runtime.db.engine.connect() as connection:
+                    connection.execute(text("SELECT 1"))
+                if not is_current(runtime.db.engine):
+                    return False, "database migrations are not current (run: zaitaku-desk db upgrade)"
+                return True, "ok"
+            except Exception as exc:  # any failure means not ready, with the reason
+                return False, f"database unreachable: {type(exc).__name__}"
+        ready, reason = await runtime.run_db(check)
+        channels = {"line": runtime.settings.line_enabled, "slack": runtime.settings.slack_enabled}
+        return JSONResponse({"status": "ready" if ready else "not ready", "reason": reason, "channels": channels},
+                            status_code=200 if ready else 503)
+
+    return app

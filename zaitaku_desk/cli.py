@@ -1,0 +1,160 @@
+"""`zaitaku-desk`: serve, chat, db, route, eval and kb."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+from zaitaku_desk.settings import get_settings
+
+SHARED_TOPICS = Path("../shared/topics.yaml")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="zaitaku-desk", description="在宅医療・介護 相談デスク")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the desk (webhooks, health, console)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--log-level", default="info")
+
+    commands.add_parser("chat", help="talk to the desk in the terminal, as a resident would on LINE")
+
+    db = commands.add_parser("db", help="database")
+    db.add_argument("action", choices=["upgrade"])
+
+    route = commands.add_parser("route", help="the routing decision for one message")
+    route.add_argument("text")
+    route.add_argument("--json", action="store_true", help="print the decision as JSON (eval prediction shape)")
+
+    evaluate = commands.add_parser("eval", help="routing figures on an evaluation file, beside baselines")
+    evaluate.add_argument("file", type=Path)
+    evaluate.add_argument("--predictions", type=Path, help="write one prediction per input line here")
+
+    kb = commands.add_parser("kb", help="the knowledge base: validate, load, export, import open data")
+    kb_actions = kb.add_subparsers(dest="action", required=True)
+    validate = kb_actions.add_parser("validate", help="every problem in the knowledge files, with file and line")
+    validate.add_argument("--topics", type=Path, default=SHARED_TOPICS,
+                          help="topics.yaml whose ids must all have an entry (default ../shared/topics.yaml)")
+    kb_actions.add_parser("load", help="load the bundled knowledge files into the database (idempotent)")
+    export = kb_actions.add_parser("export", help="the knowledge in the database as YAML/CSV or JSON")
+    export.add_argument("--format", choices=["yaml", "csv", "json"], default="yaml",
+                        help="yaml: FAQ entries; csv: resources; json: every FAQ id with its question")
+    export.add_argument("--output", type=Path, help="write here instead of standard output")
+    opendata = kb_actions.add_parser("import-opendata", help="import a municipality's 推奨データセット CSV")
+    opendata.add_argument("file", type=Path)
+    opendata.add_argument("--kind", choices=["care", "medical"], help="default: detected from the header")
+
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.command == "serve" else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    handler = {"serve": _serve, "chat": _chat, "db": _db, "route": _route, "eval": _eval,
+               "kb": _kb}[args.command]
+    return handler(args)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from zaitaku_desk.app import create_app
+
+    uvicorn.run(create_app(), host=args.host, port=args.port, log_level=args.log_level)
+    return 0
+
+
+def _db(args: argparse.Namespace) -> int:
+    from db.migrate import upgrade
+    from db.session import Database
+
+    database = Database(get_settings().database_url)
+    upgrade(database.engine)
+    print(f"database is at the latest migration ({database.engine.url.render_as_string(hide_password=True)})")
+    return 0
+
+
+def _offline_router() -> Any:
+    """The router on the bundled knowledge files, no database needed."""
+    from bot.faq_match import FaqMatcher
+    from bot.router import Router
+    from knowledge.faq import load_faq, load_synonyms
+
+    return Router(FaqMatcher(load_faq(), load_synonyms()))
+
+
+def _route(args: argparse.Namespace) -> int:
+    decision = _offline_router().decide(args.text)
+    prediction = decision.prediction(args.text)
+    if args.json:
+        print(json.dumps(prediction, ensure_ascii=False))
+    else:
+        scores = ", ".join(f"{m.faq_id} {m.score:.2f}" for m in decision.matches[:3])
+        print(f"route: {decision.route}  faq: {decision.faq_id}  role: {decision.role}  "
+              f"resource: {prediction['resource']}\ntop: {scores}")
+    return 0
+
+
+def _eval(args: argparse.Namespace) -> int:
+    from bot.evaluation import predict_all, read_cases, score, table
+
+    cases = read_cases(args.file)
+    router = _offline_router()
+    predictions = predict_all(lambda text: router.decide(text).prediction(text), cases)
+    if args.predictions:
+        args.predictions.write_text("".join(json.dumps(p, ensure_ascii=False) + "\n" for p in predictions),
+                                    encoding="utf-8")
+    columns = {"zaitaku-desk": score(cases, predictions)}
+    print(f"{args.file} ({len(cases)} messages)\n")
+    print(table(columns))
+    return 0
+
+
+def _kb(args: argparse.Namespace) -> int:
+    from zaitaku_desk import kb_commands
+
+    return kb_commands.run(args)
+
+
+def _chat(args: argparse.Namespace) -> int:
+    from adapters.base import Envelope
+    from adapters.terminal import TerminalChannel
+    from bot.messages import Inbound
+    from zaitaku_desk.runtime import Runtime
+
+    terminal = TerminalChannel()
+    runtime = Runtime(get_settings(), extra_channels=[terminal])
+    runtime.prepare()
+    print("在宅医療・介護 相談デスク（ターミナル）。LINE と同じ中身と話せます。終了は Ctrl-D か「exit」。")
+    print("番号を入れると、直前の選択肢を選べます。")
+    send = lambda inbound: _chat_turn(runtime, Envelope("terminal-user", "terminal-user", inbound))  # noqa: E731
+    send(Inbound("follow"))
+    while True:
+        try:
+            typed = input("\nあなた> ").strip()
+        except (EOFError, KeyboardInterrupt):
+            print()
+            break
+        if typed in ("exit", "quit"):
+            break
+        option = terminal.choice(typed)
+        if option and option.get("data"):
+            send(Inbound("postback", postback=option["data"], text=option["text"]))
+        else:
+            send(Inbound("text", text=option["text"] if option else typed))
+    runtime.db.dispose()
+    return 0
+
+
+def _chat_turn(runtime: Any, envelope: Any) -> None:
+    with runtime.db.session() as session:
+        runtime.pipeline.handle(session, "terminal", envelope)
+    asyncio.run(runtime.outbox.deliver_due())
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,120 @@
+"""One process's desk: database, knowledge, core, channels and the background workers."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from adapters.base import Channel
+from adapters.line import LineChannel
+from bot.desk import Desk
+from bot.faq_match import FaqMatcher
+from bot.hours import BusinessHours
+from bot.router import Router
+from db.migrate import upgrade
+from db.session import Database
+from knowledge.faq import load_synonyms
+from knowledge.search import ResourceSearcher
+from knowledge.store import ensure_knowledge, faq_items
+from zaitaku_desk.outbox import Outbox
+from zaitaku_desk.pipeline import Pipeline, worker_id
+from zaitaku_desk.settings import Settings
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+class Runtime:
+    def __init__(self, settings: Settings, extra_channels: list[Channel] | None = None) -> None:
+        self.settings = settings
+        self.db = Database(settings.database_url)
+        self.hours = BusinessHours.parse(settings.business_hours, settings.closed_dates, settings.timezone,
+                                         settings.observe_public_holidays)
+        self.line: LineChannel | None = None
+        if settings.line_enabled:
+            self.line = LineChannel(settings.line_channel_secret or "", settings.line_channel_access_token or "",
+                                    settings.line_api_base_url, settings.line_request_timeout_seconds)
+        self.channels: dict[str, Channel] = {c.name: c for c in (self.line, *(extra_channels or [])) if c is not None}
+        self.worker = worker_id()
+        self._wake_inbound = asyncio.Event()
+        self._wake_outbox = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self.desk: Desk
+        self.pipeline: Pipeline
+        self.outbox: Outbox
+
+    def prepare(self) -> None:
+        """Migrations, the bundled knowledge on a fresh database, and the core built from it."""
+        upgrade(self.db.engine)
+        ensure_knowledge(self.db)
+        self.rebuild_desk()
+        self.pipeline = Pipeline(self.db, self.desk, self.channels, self.settings.line_reply_token_ttl_seconds)
+        self.outbox = Outbox(self.db, self.channels, self.worker, self.settings.outbox_max_attempts,
+                             self.settings.outbox_backoff_base_seconds, self.settings.outbox_backoff_max_seconds)
+        for name, enabled in (("LINE", self.settings.line_enabled), ("Slack", self.settings.slack_enabled)):
+            log.info("channel %s: %s", name, "on" if enabled else "off (credentials not set)")
+
+    def rebuild_desk(self) -> None:
+        items = faq_items(self.db)
+        router = Router(FaqMatcher(items, load_synonyms()))
+        hub = {"hub_name": self.settings.hub_name, "hub_phone": self.settings.hub_phone}
+        self.desk = Desk(router, items, ResourceSearcher(self.db), self.hours, hub)
+        if hasattr(self, "pipeline"):
+            self.pipeline.desk = self.desk
+
+    # -- background work -------------------------------------------------------------------------
+    async def start(self) -> None:
+        self._tasks = [asyncio.create_task(self._inbound_loop(), name="inbound"),
+                       asyncio.create_task(self._outbox_loop(), name="outbox")]
+        self.wake()  # resume what a previous process accepted but did not finish
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        for channel in self.channels.values():
+            await channel.aclose()
+        self.db.dispose()
+
+    def wake(self) -> None:
+        self._wake_inbound.set()
+
+    async def run_db(self, fn: Callable[..., T], *args: Any) -> T:
+        return await asyncio.to_thread(fn, *args)
+
+    async def _inbound_loop(self) -> None:
+        poll = self.settings.worker_poll_seconds
+        while True:
+            try:
+                await asyncio.wait_for(self._wake_inbound.wait(), timeout=poll)
+            except TimeoutError:
+                pass
+            self._wake_inbound.clear()
+            loop = asyncio.get_running_loop()
+            wake_outbox = lambda: loop.call_soon_threadsafe(self._wake_outbox.set)  # noqa: E731
+            try:
+                while await asyncio.to_thread(self.pipeline.process_pending, 50, wake_outbox):
+                    pass
+            except Exception:
+                log.exception("inbound worker pass failed; retrying")
+                await asyncio.sleep(poll)
+
+    async def _outbox_loop(self) -> None:
+        poll = self.settings.worker_poll_seconds
+        while True:
+            try:
+                due_in = await asyncio.to_thread(self.outbox.next_due_in)
+                timeout = poll if due_in is None else min(poll, due_in)
+                if timeout > 0:
+                    try:
+                        await asyncio.wait_for(self._wake_outbox.wait(), timeout=timeout)
+                    except TimeoutError:
+                        pass
+                self._wake_outbox.clear()
+                while await self.outbox.deliver_due():
+                    pass
+            except Exception:
+                log.exception("outbox worker pass failed; retrying")
+                await asyncio.sleep(poll)

@@ -1,0 +1,62 @@
+"""All configuration, from the environment (and an optional `.env`), in one place."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_VAR = Path("var")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    database_url: str = Field(default=f"sqlite:///{REPO_VAR / 'zaitaku-desk.db'}")
+
+    # LINE (residents and families). Both values missing: the channel is off.
+    line_channel_secret: str | None = None
+    line_channel_access_token: str | None = None
+    line_api_base_url: str = "https://api.line.me"
+    # A reply token is used only while younger than this; after that the reply goes out as a push.
+    line_reply_token_ttl_seconds: float = 50.0
+    line_request_timeout_seconds: float = 5.0
+
+    # Slack (care managers and hub staff).
+    slack_bot_token: str | None = None
+    slack_signing_secret: str | None = None
+    slack_api_base_url: str = "https://slack.com/api/"
+    slack_staff_channel: str | None = None
+
+    # The hub, as residents see it in replies.
+    hub_name: str = "須高地域 在宅医療・介護連携相談窓口（サンプル）"
+    hub_phone: str = "000-0000-0000"
+    timezone: str = "Asia/Tokyo"
+    # Weekly hours: "mon-fri 08:30-17:15; sat 09:00-12:00". Days not listed are closed.
+    business_hours: str = "mon-fri 08:30-17:15"
+    # Dated closures on top of Japanese public holidays: "12-29..01-03" (every year) or ISO dates.
+    closed_dates: str = "12-29..01-03"
+    observe_public_holidays: bool = True
+
+    # Limits and behaviour.
+    max_body_bytes: int = 1_000_000
+    outbox_max_attempts: int = 8
+    outbox_backoff_base_seconds: float = 1.0
+    outbox_backoff_max_seconds: float = 300.0
+    worker_poll_seconds: float = 1.0
+    try_page_enabled: bool = True
+
+    @property
+    def line_enabled(self) -> bool:
+        return bool(self.line_channel_secret and self.line_channel_access_token)
+
+    @property
+    def slack_enabled(self) -> bool:
+        return bool(self.slack_bot_token and self.slack_signing_secret)
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
