@@ -42,7 +42,7 @@ import yaml
 
 from bot.normalize import fold_kana, normalize
 
-__all__ = ["ResourceQuery", "Terms", "parse_resource_query", "looks_like_resource_search", "load_terms"]
+__all__ = ["ResourceQuery", "Terms", "load_terms", "looks_like_resource_search", "parse_resource_query"]
 
 DEFAULT_TERMS_PATH = Path(__file__).resolve().parents[1] / "knowledge" / "data" / "resource_terms.yaml"
 
@@ -203,9 +203,10 @@ _KANJI = r"[\u4e00-\u9fff々]"
 _OTHER_MUNICIPALITY = re.compile(
     rf"({_KANJI}{{2,3}})([市町村区])(?=で|の|に|内|周辺|エリア|近辺|付近|あたり|辺り|から|、|,|は|って|です|在住|$|\s)"
 )
-_NOT_MUNICIPALITY_STEMS = frozenset(
-    "特別 政令 指定 中核 近隣 隣接 当該 大都 全市 地元 周辺 管轄 選挙 行政 城下 門前 東京 同じ 各市 他市 県内".split()
-)
+_NOT_MUNICIPALITY_STEMS = frozenset({
+    "特別", "政令", "指定", "中核", "近隣", "隣接", "当該", "大都", "全市", "地元", "周辺", "管轄", "選挙",
+    "行政", "城下", "門前", "東京", "同じ", "各市", "他市", "県内",
+})
 _HEAD_EXEMPT_NO = re.compile(r"の(一覧|りすと|連絡先|場所|電話|住所|所在地|空|あき|情報|" + V + ")")
 _MODIFIER_AFTER = re.compile(r"(の|と(?!こ)|や|とか|に(相談|言|聞|行|申|頼|つな|連絡|かか|通)|から(?!近))")
 _HEAD_AFTER = re.compile(r"(を|は|って|が|、|,|で|も|先|" + M + r"|[?？!！。]|$)")
@@ -298,10 +299,10 @@ def _mentions(t: str, terms: Terms) -> list[_Mention]:
 
 def _splits_latin_word(t: str, start: int, end: int) -> bool:
     """「hot」 inside 「photo」: a Latin entry must not continue a Latin word on either side."""
-    return bool(
-        (t[start].isascii() and t[start].isalpha() and start > 0 and t[start - 1].isascii() and t[start - 1].isalpha())
-        or (t[end - 1].isascii() and t[end - 1].isalpha() and end < len(t) and t[end].isascii() and t[end].isalpha())
-    )
+    def latin(i: int) -> bool:
+        return 0 <= i < len(t) and t[i].isascii() and t[i].isalpha()
+
+    return (latin(start) and latin(start - 1)) or (latin(end - 1) and latin(end))
 
 
 def _choose_type(t: str, mentions: list[_Mention], terms: Terms) -> str | None:

@@ -9,10 +9,14 @@ How `is_emergency` decides
 The message is cut into sentences. Every symptom pattern found in a sentence must be *live*:
 
 * not negated right after it (「息苦しさはない」「頭は打っていなくて」「胸の痛みはないのですが」);
-* not a habit or an old story (「〜ことがあります」「〜と思った時期もありました」);
-* not hypothetical (「苦しくなったら」「止まったときの」「もし」「万一」「いざ」);
-* not in the past: the last time word before it in the sentence is not 「去年」「先月」「以前」「2年前に」…
-  unless a present word (「今」「さっき」「急に」) comes after it;
+* not a habit or an old story (「〜ことがあります」「〜と思った時期もありました」「時々〜」);
+* not hypothetical or a list of warning signs (「苦しくなったら」「止まったときの」「もし」「万一」「いざ」
+  「〜などの症状が出たら」), not a figure of speech (「血を吐くような思い」);
+* not in the past: the last time word before it in its clause is not 「去年」「先月」「以前」「2年前に」…
+  unless a present word (「今」「さっき」「急に」) comes after it; 「先月退院した父が、トイレで倒れて」 is
+  today's collapse, because a new clause starts after 「退院した父が」;
+* not told as over (「〜していましたが、今は元気に退院しました」「〜て救急搬送されました」), not a chronic state
+  (「意識がほとんどない状態で退院」「寝たきりで…」);
 * for the milder signs, not resolved later in the sentence (「今は落ち着いています」).
 
 A live *strong* sign (not breathing, unresponsive, choking, bleeding that will not stop, vomiting
@@ -31,7 +35,7 @@ from collections.abc import Iterable
 
 from bot.normalize import canonical, fold_kana
 
-__all__ = ["is_emergency", "wants_person", "handoff_role", "personal_situation", "is_small_talk"]
+__all__ = ["handoff_role", "is_emergency", "is_small_talk", "personal_situation", "wants_person"]
 
 
 # ------------------------------------------------------------------------------------------------
@@ -81,9 +85,10 @@ def personal_situation(text: str) -> str | None:
         return "msw"
     judge = bool(_JUDGE_REQUEST.search(t))
     service = bool(_SERVICE_QUESTION.search(t))
-    if _CLINICAL.search(t) and not _HYPOTHETICAL.search(t) and not _PROGRAM_QUESTION.search(t):
-        if judge or (not service and (_FAMILY_OR_CLIENT.search(t) or _ONGOING.search(t)) and _OBSERVATION.search(t)):
-            return "nurse"
+    about_someone_now = (_FAMILY_OR_CLIENT.search(t) or _ONGOING.search(t)) and _OBSERVATION.search(t)
+    if (_CLINICAL.search(t) and not _HYPOTHETICAL.search(t) and not _PROGRAM_QUESTION.search(t)
+            and (judge or (not service and about_someone_now))):
+        return "nurse"
     if _MSW_PROBLEM.search(t) and _MSW_ASK.search(t):
         return "msw"
     return None
@@ -125,7 +130,7 @@ def _prepare(text: str) -> str:
 
 
 class _Signal:
-    __slots__ = ("category", "pattern", "strong", "dead_tail", "resolvable")
+    __slots__ = ("category", "dead_tail", "pattern", "resolvable", "strong")
 
     def __init__(self, category: str, strong: bool, *alternatives: str, dead_tail: str | None = None,
                  resolvable: bool | None = None) -> None:
@@ -144,7 +149,7 @@ _CALL = (r"(?:(?:呼|よ)(?:んで|びかけて|びかけ|べど)|声を?(?:か�
          r"|叩いて|たたいて|つねって|起こして)")
 # Signs that end in a negative must match the negative too, or the negation check would undo them.
 _NEG_END = r"(?:ない|なく|ず|ん|へん|ひん|ねぇ|ねえ|ませ)"
-_NOT_STOPPING = rf"(?:止まら|とまら|止まん|とまん)(?:な|ず|ん|へん|ひん|ねぇ)|(?:止まり|とまり)ませ"
+_NOT_STOPPING = r"(?:止まら|とまら|止まん|とまん)(?:な|ず|ん|へん|ひん|ねぇ)|(?:止まり|とまり)ませ"
 _RESIDUAL = r"^[^。]{0,6}?(?:残って|残る|残った|残り|のこって|後遺症|があり|がある|があって|のある)"
 
 _SIGNALS: tuple[_Signal, ...] = (
@@ -226,7 +231,8 @@ _SIGNALS: tuple[_Signal, ...] = (
             r"ピンク(?:色)?(?:の)?(?:泡|あわ)", r"いびき(?:の|みたい|のよう)[^。]{0,4}?(?:息|音|呼吸)",
             r"(?:話|しゃべ|喋)(?:せな|れな|すのもやっと|すのがやっと)", r"声が?(?:出な|でな)(?:い|く)",
             r"(?:酸素|さんそ)を?(?:上げ|あげ)ても", r"吸入しても[^。]{0,8}?(?:よくならな|良くならな|効かな|おさまらな|治まらな|苦し)",
-            r"アンビュー", r"バッグ(?:を|で)?(?:押|もん|加圧)", r"用手換気", r"手動で(?:押|換気|空気)", r"心臓マッサージ", r"胸骨圧迫", r"aed(?:を)?(?:つけ|使っ|使用)"),
+            r"アンビュー", r"バッグ(?:を|で)?(?:押|もん|加圧)", r"用手換気", r"手動で(?:押|換気|空気)",
+            r"心臓マッサージ", r"胸骨圧迫", r"aed(?:を)?(?:つけ|使っ|使用)"),
     _Signal("spo2", True, r"(?:spo2|sp02|サチュレーション|サチ|酸素飽和度|sat)[^。\d]{0,8}?(?:[1-8]\d)(?!\d)"),
     # -- anaphylaxis, drowning, burns, sudden headache, life support, sudden change -----------
     _Signal("anaphylaxis", True, r"アナフィラキシー", r"エピペンを?(?:打|使|刺)"),
@@ -284,8 +290,8 @@ _SIGNALS: tuple[_Signal, ...] = (
             r"(?:胸|むね)を?(?:押さえ|おさえ|かきむし|つかん)"),
     _Signal("pain", False, r"激痛|ものすごく痛|すごく痛が|のたうち|転げ回|耐えられな[^。]{0,2}痛|我慢できな[^。]{0,2}痛",
             r"痛みで動けな"),
-    _Signal("shock", False, r"(?:bp|血圧)[^。\d]{0,6}?(?:[4-8]\d)(?!\d)", r"血糖(?:値)?(?:が|は)?[^。\d]{0,4}?(?:[1-4]\d)(?!\d)",
-            r"末梢冷感|冷感著明|チアノーゼ"),
+    _Signal("shock", False, r"(?:bp|血圧)[^。\d]{0,6}?(?:[4-8]\d)(?!\d)",
+            r"血糖(?:値)?(?:が|は)?[^。\d]{0,4}?(?:[1-4]\d)(?!\d)", r"末梢冷感|冷感著明|チアノーゼ"),
     _Signal("fall", False, r"(?:窓|ベランダ|屋根|階段|はしご|脚立|二階|2階|木)から(?:落ち|転落|転げ落ち)", r"転落"),
     _Signal("fire", False, r"煙を?(?:吸|すっ)|部屋が煙|火事|火災"),
     _Signal("collapse", False,
@@ -337,7 +343,7 @@ _SIGNALS: tuple[_Signal, ...] = (
 
 _SYMPTOMS = frozenset({"breath", "color", "sweat", "chest", "collapse", "dark_stool", "head", "drowsy", "allergen",
                        "aspiration", "device", "heat", "limb", "pain", "shock"})
-# (category, any of these categories) → emergency
+# Weak signs that make an emergency together: (category, any one of these categories).
 _COMBINATIONS: tuple[tuple[str, frozenset[str]], ...] = (
     ("chest", frozenset({"sweat", "color", "collapse", "breath", "sudden", "alarm"})),
     ("breath", frozenset({"color", "collapse", "allergen", "aspiration", "sudden", "alarm", "sweat", "device", "infant",
@@ -412,6 +418,7 @@ _GRADUAL = re.compile(fold_kana(r"最近|このところ|ここ[^。]{0,3}(?:日
 _CLAUSE_RESTART = re.compile(fold_kana(
     r"[てでたしがどけ][、,]|(?:た|だ|い|な)(?:父|母|夫|妻|主人|祖父|祖母|義父|義母|息子|娘|子|人|方|利用者|本人|患者"
     r"|じいちゃん|ばあちゃん|おじいちゃん|おばあちゃん)(?:さん|様)?(?:が|は|の|も|、)"))
+_GRADUAL_MATTERS = frozenset({"stroke", "limb", "breath", "chest", "collapse", "color"})
 _CHRONIC_STATE = re.compile(fold_kana(
     r"^[^。]{0,4}?(?:状態|まま)(?:で[^。]{0,10}?(?:帰|退院|在宅|療養|過ご|暮ら|生活)|の(?:人|方|患者|父|母|夫|妻))"))
 # Someone bedridden or in terminal care who is "barely conscious" is a care situation, not an event —
@@ -445,10 +452,8 @@ def _is_live(sentence: str, match: re.Match[str], signal: _Signal) -> bool:
         return False
     if _HYPOTHETICAL_HEAD.search(head) or _HABIT_HEAD.search(head):
         return False
-    last = None
-    for last in _TIME_CUE.finditer(head):
-        pass
-    if last is not None and last.group("past") and not _CLAUSE_RESTART.search(head, last.end()):
+    cues = list(_TIME_CUE.finditer(head))
+    if cues and cues[-1].group("past") and not _CLAUSE_RESTART.search(head, cues[-1].end()):
         return False
     if signal.category in ("unconscious", "apnea") and _CHRONIC_CONTEXT.search(sentence) \
             and not _PRESENT_CUE.search(sentence):
@@ -457,11 +462,9 @@ def _is_live(sentence: str, match: re.Match[str], signal: _Signal) -> bool:
         return False
     if signal.resolvable and _RESOLVED.search(tail):
         return False
-    gradual = _GRADUAL.search(head)
-    if gradual and signal.category in ("stroke", "limb", "breath", "chest", "collapse", "color") \
-            and not _CLAUSE_RESTART.search(head, gradual.end()):
-        return False
-    return True
+    # 「最近歩くと息苦しい」: a slow change is for the nurse, not for 119.
+    gradual = _GRADUAL.search(head) if signal.category in _GRADUAL_MATTERS else None
+    return not (gradual and not _CLAUSE_RESTART.search(head, gradual.end()))
 
 
 # ------------------------------------------------------------------------------------------------
@@ -484,7 +487,7 @@ _PERSON_REQUEST = _rx(
     rf"{_PERSON}(?:さん|様|の方|の人)?(?:に|へ)(?:つな|繋)(?:いで|げて|ぎ|げ|いでほし|いでもら)",
     rf"{_PERSON}(?:さん|様|の方|の人)?(?:に|と)(?:代わ|かわ|替わ)(?:って|り|れ)",
     rf"{_PERSON}(?:さん|様|の方|の人)?(?:に|へ)(?:引き継|ひきつ)(?:いで|ぎを?(?:お願い|おねがい|して|頼)|いでほし|いでもら)",
-    rf"(?:誰か|だれか|どなたか|人|スタッフ|担当)[^。]{{0,10}}?(?:対応して|応対して)(?:もらえ|ください|ほしい|いただけ|くれ)",
+    r"(?:誰か|だれか|どなたか|人|スタッフ|担当)[^。]{0,10}?(?:対応して|応対して)(?:もらえ|ください|ほしい|いただけ|くれ)",
     r"(?:誰か|だれか|どなたか)(?:に)?(?:お願い|おねがい)",
     r"(?:引き継|ひきつ)ぎ(?:を)?(?:お願い|おねがい|してください|して)",
     r"(?:誰か|だれか|どなたか|人)に?(?:話|はなし)を(?:聞いて|きいて)(?:ほし|もらいた|ください|もらえ|いただ)",
