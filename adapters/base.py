@@ -22,6 +22,17 @@ class Envelope:
 
 
 @dataclass(frozen=True)
+class StaffMessage:
+    """A staff member wrote in a conversation's staff thread (not to the core: to the hand-off)."""
+
+    thread_channel: str
+    thread_ts: str
+    staff_external_id: str  # the staff member's id on that tool (Slack user id)
+    text: str
+    message_ts: str
+
+
+@dataclass(frozen=True)
 class SendResult:
     outcome: Literal["sent", "retry", "failed"]
     via: str | None = None  # reply | push

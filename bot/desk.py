@@ -63,6 +63,27 @@ class Desk:
     def decide(self, text: str) -> Decision:
         return self.router.decide(text)
 
+    def answer_professional(self, text: str) -> list[replies.Reply]:
+        """A one-shot answer for a search box (Slack's slash command): no conversation, no hand-off."""
+        decision = self.router.decide(text)
+        if decision.route == "emergency":
+            return [replies.emergency()]
+        if decision.route == "resource" and decision.resource:
+            heading, cards = self.search(decision.resource)
+            return [replies.resources(heading, cards, decision.resource.wants_vacancy)]
+        if decision.route == "faq" and decision.faq_id:
+            if decision.band == "answer":
+                return self.answer_faq(decision.faq_id)
+            return [self._alternatives(decision.top[:3])]
+        if decision.route == "handoff":
+            return [replies.handoff_by_message()]
+        return [replies.not_found()]
+
+    def answer_faq(self, faq_id: str) -> list[replies.Reply]:
+        if faq_id not in self.faq:
+            return [replies.not_found()]
+        return self._answer(faq_id, [], ConversationView("bot", True)).replies
+
     # -- by kind ---------------------------------------------------------------------------------
     def _respond(self, inbound: Inbound, view: ConversationView) -> Outcome:
         owned = view.status == "human"

@@ -140,6 +140,14 @@ def small_talk() -> Reply:
     )
 
 
+def handoff_by_message() -> Reply:
+    return Reply("個別のご相談は、このアプリへのDMか @メンションで送ってください。担当の看護師・MSWにおつなぎします。")
+
+
+def not_found() -> Reply:
+    return Reply("該当する情報が見つかりませんでした。言い方を変えるか、事業所の種類・地域名（例: 須坂 訪看）で探してください。")
+
+
 def empty_message() -> Reply:
     return Reply("メッセージが空のようです。ご相談の内容を文章で送ってください。")
 

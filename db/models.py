@@ -74,6 +74,8 @@ class Conversation(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"), index=True)
     channel: Mapped[str] = mapped_column(String(16))
+    # Where staff replies are pushed: the LINE user, or the Slack DM/channel (and thread) it came from.
+    reply_target: Mapped[str | None] = mapped_column(String(200))
     status: Mapped[str] = mapped_column(String(16), default="bot", index=True)
     needed_role: Mapped[str | None] = mapped_column(String(16))  # nurse | msw | any
     urgency: Mapped[str] = mapped_column(String(16), default="normal")  # normal | emergency

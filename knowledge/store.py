@@ -153,3 +153,22 @@ def _as_datetime(value: Any) -> datetime:
     if isinstance(value, str) and value:
         return _as_datetime(date.fromisoformat(value[:10]))
     return utcnow()
+
+
+def update_vacancy(session: Session, resource_ref: str, beds: int, staff_id: int, actor: str) -> str:
+    """Set a short stay's free beds as of today; answers in Japanese for the staff member."""
+    resource = session.get(Resource, resource_ref) or session.scalars(
+        select(Resource).where(Resource.name.contains(resource_ref), Resource.type == "short_stay")).first()
+    if resource is None:
+        return f"事業所「{resource_ref}」が見つかりません。事業所IDか名称の一部を指定してください。"
+    if resource.type != "short_stay":
+        return f"{resource.name} は短期入所ではないため、空床は登録できません。"
+    today = date.today()
+    row = session.get(Vacancy, resource.id)
+    before = row.available_beds if row else None
+    if row is None:
+        row = Vacancy(resource_id=resource.id, available_beds=beds, as_of=today)
+        session.add(row)
+    row.available_beds, row.as_of, row.updated_at, row.updated_by = beds, today, utcnow(), staff_id
+    audit(session, actor, "vacancy.update", "resource", resource.id, {"before": before, "after": beds})
+    return f"{resource.name} の空床を {beds} 床（{today.isoformat()}時点）に更新しました。"

@@ -51,11 +51,18 @@ def main(argv: list[str] | None = None) -> int:
     opendata.add_argument("file", type=Path)
     opendata.add_argument("--kind", choices=["care", "medical"], help="default: detected from the header")
 
+    staff = commands.add_parser("staff", help="staff accounts")
+    staff_actions = staff.add_subparsers(dest="action", required=True)
+    create = staff_actions.add_parser("create", help="create a staff account and print its API token once")
+    create.add_argument("--name", required=True)
+    create.add_argument("--role", required=True, choices=["nurse", "msw", "coordinator", "admin"])
+    create.add_argument("--slack-user", help="the member's Slack user id (U…), to act on hand-offs in Slack")
+
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.command == "serve" else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     handler = {"serve": _serve, "chat": _chat, "db": _db, "route": _route, "eval": _eval,
-               "kb": _kb}[args.command]
+               "kb": _kb, "staff": _staff}[args.command]
     return handler(args)
 
 
@@ -118,6 +125,19 @@ def _kb(args: argparse.Namespace) -> int:
     from zaitaku_desk import kb_commands
 
     return kb_commands.run(args)
+
+
+def _staff(args: argparse.Namespace) -> int:
+    from db.migrate import upgrade
+    from db.session import Database
+    from zaitaku_desk.staff import create_staff
+
+    database = Database(get_settings().database_url)
+    upgrade(database.engine)
+    staff_id, token = create_staff(database, args.name, args.role, args.slack_user)
+    print(f"staff #{staff_id} {args.name} ({args.role}) created.")
+    print(f"API token (shown once, keep it safe): {token}")
+    return 0
 
 
 def _chat(args: argparse.Namespace) -> int:

@@ -21,7 +21,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from adapters.base import Channel, Envelope
+from adapters.base import Channel, Envelope, StaffMessage
 from bot.conversation import Effect, transition
 from bot.desk import ConversationView, Desk
 from bot.messages import Outcome
@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 CLAIM_LEASE = timedelta(seconds=60)
 MAX_EVENT_ATTEMPTS = 5
 StaffHook = Callable[[Session, Conversation, tuple[Effect, ...], Outcome, Message | None], None]
+StaffMessageHook = Callable[[Session, StaffMessage], None]
 
 
 def worker_id() -> str:
@@ -61,12 +62,13 @@ class Handled:
 
 class Pipeline:
     def __init__(self, db: Database, desk: Desk, channels: dict[str, Channel], reply_token_ttl: float,
-                 staff_hook: StaffHook | None = None) -> None:
+                 staff_hook: StaffHook | None = None, staff_message_hook: StaffMessageHook | None = None) -> None:
         self.db = db
         self.desk = desk
         self.channels = channels
         self.reply_token_ttl = timedelta(seconds=reply_token_ttl)
         self.staff_hook = staff_hook
+        self.staff_message_hook = staff_message_hook
         self.worker = worker_id()
 
     # -- the queue of stored events -------------------------------------------------------------
@@ -108,9 +110,12 @@ class Pipeline:
                 event = session.get(InboundEvent, event_id)
                 assert event is not None
                 channel = self.channels.get(event.channel)
-                envelope = channel.parse(event.raw) if channel is not None else None  # type: ignore[attr-defined]
-                if envelope is not None:
-                    self.handle(session, event.channel, envelope, received_at=event.received_at)
+                parsed = channel.parse(event.raw) if channel is not None else None  # type: ignore[attr-defined]
+                if isinstance(parsed, StaffMessage):
+                    if self.staff_message_hook is not None:
+                        self.staff_message_hook(session, parsed)
+                elif parsed is not None:
+                    self.handle(session, event.channel, parsed, received_at=event.received_at)
                 event.processed_at = utcnow()
                 event.last_error = None
         except Exception as exc:  # one bad event must not stop the desk; it stays visible
@@ -129,6 +134,7 @@ class Pipeline:
         now = utcnow()
         contact = self._contact(session, channel_name, envelope)
         conversation = self._conversation(session, contact, channel_name)
+        conversation.reply_target = envelope.reply_target
         inbound = envelope.inbound
         incoming = None
         if inbound.kind not in ("follow", "unfollow", "join", "leave"):

@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 from adapters.base import Channel
 from adapters.line import LineChannel
+from adapters.slack import SlackChannel, parse_vacancy_command
 from bot.desk import Desk
 from bot.faq_match import FaqMatcher
 from bot.hours import BusinessHours
@@ -17,10 +18,12 @@ from db.migrate import upgrade
 from db.session import Database
 from knowledge.faq import load_synonyms
 from knowledge.search import ResourceSearcher
-from knowledge.store import ensure_knowledge, faq_items
+from knowledge.store import ensure_knowledge, faq_items, update_vacancy
 from zaitaku_desk.outbox import Outbox
 from zaitaku_desk.pipeline import Pipeline, worker_id
+from zaitaku_desk import handoff
 from zaitaku_desk.settings import Settings
+from zaitaku_desk.staff_relay import StaffRelay
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -36,11 +39,19 @@ class Runtime:
         if settings.line_enabled:
             self.line = LineChannel(settings.line_channel_secret or "", settings.line_channel_access_token or "",
                                     settings.line_api_base_url, settings.line_request_timeout_seconds)
-        self.channels: dict[str, Channel] = {c.name: c for c in (self.line, *(extra_channels or [])) if c is not None}
+        self.slack: SlackChannel | None = None
+        if settings.slack_enabled:
+            self.slack = SlackChannel(settings.slack_bot_token or "", settings.slack_api_base_url,
+                                      settings.slack_staff_channel, settings.slack_emergency_mention, self.db,
+                                      settings.hub_name)
+        self.channels: dict[str, Channel] = {
+            c.name: c for c in (self.line, self.slack, *(extra_channels or [])) if c is not None}
+        self.relay = StaffRelay(self.channels, settings.hub_name)
         self.worker = worker_id()
         self._wake_inbound = asyncio.Event()
         self._wake_outbox = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
         self.desk: Desk
         self.pipeline: Pipeline
         self.outbox: Outbox
@@ -50,7 +61,8 @@ class Runtime:
         upgrade(self.db.engine)
         ensure_knowledge(self.db)
         self.rebuild_desk()
-        self.pipeline = Pipeline(self.db, self.desk, self.channels, self.settings.line_reply_token_ttl_seconds)
+        self.pipeline = Pipeline(self.db, self.desk, self.channels, self.settings.line_reply_token_ttl_seconds,
+                                 staff_hook=self.relay.notify, staff_message_hook=self.relay.on_staff_message)
         self.outbox = Outbox(self.db, self.channels, self.worker, self.settings.outbox_max_attempts,
                              self.settings.outbox_backoff_base_seconds, self.settings.outbox_backoff_max_seconds)
         for name, enabled in (("LINE", self.settings.line_enabled), ("Slack", self.settings.slack_enabled)):
@@ -64,8 +76,34 @@ class Runtime:
         if hasattr(self, "pipeline"):
             self.pipeline.desk = self.desk
 
+    # -- staff acts from a chat tool (sync; run in a thread) --------------------------------------
+    def staff_act(self, slack_user: str, conversation_id: int, act: Callable[..., handoff.ActResult]) -> str:
+        """Take / resolve / return by a Slack user; '✅ …' on success, else the reason."""
+        with self.db.session() as session:
+            staff = handoff.staff_by_slack(session, slack_user)
+            if staff is None:
+                return ("あなたのSlackアカウントはスタッフとして登録されていないため、この操作はできません。"
+                        "管理者に登録を依頼してください。")
+            try:
+                result = act(session, conversation_id, staff)
+            except handoff.HandoffError as exc:
+                return str(exc)
+        self.wake_outbox()
+        return f"✅ {result.message}"
+
+    def update_vacancy_from_slack(self, slack_user: str, text: str) -> str:
+        parsed = parse_vacancy_command(text)
+        if parsed is None:
+            return f"書き方: `{self.settings.slack_command} 空き <事業所ID> <空床数>`"
+        with self.db.session() as session:
+            staff = handoff.staff_by_slack(session, slack_user)
+            if staff is None:
+                return "空床の更新は登録スタッフだけができます。管理者に登録を依頼してください。"
+            return update_vacancy(session, parsed[0], parsed[1], staff.id, f"staff:{staff.id}")
+
     # -- background work -------------------------------------------------------------------------
     async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
         self._tasks = [asyncio.create_task(self._inbound_loop(), name="inbound"),
                        asyncio.create_task(self._outbox_loop(), name="outbox")]
         self.wake()  # resume what a previous process accepted but did not finish
@@ -81,6 +119,11 @@ class Runtime:
     def wake(self) -> None:
         self._wake_inbound.set()
 
+    def wake_outbox(self) -> None:
+        """Safe from any thread: the outbox worker looks at once instead of at its next poll."""
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._wake_outbox.set)
+
     async def run_db(self, fn: Callable[..., T], *args: Any) -> T:
         return await asyncio.to_thread(fn, *args)
 
@@ -92,10 +135,8 @@ class Runtime:
             except TimeoutError:
                 pass
             self._wake_inbound.clear()
-            loop = asyncio.get_running_loop()
-            wake_outbox = lambda: loop.call_soon_threadsafe(self._wake_outbox.set)  # noqa: E731
             try:
-                while await asyncio.to_thread(self.pipeline.process_pending, 50, wake_outbox):
+                while await asyncio.to_thread(self.pipeline.process_pending, 50, self.wake_outbox):
                     pass
             except Exception:
                 log.exception("inbound worker pass failed; retrying")

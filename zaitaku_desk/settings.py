@@ -29,6 +29,9 @@ class Settings(BaseSettings):
     slack_signing_secret: str | None = None
     slack_api_base_url: str = "https://slack.com/api/"
     slack_staff_channel: str | None = None
+    slack_command: str = "/zaitaku"
+    # Prepended to emergency posts in the staff channel, e.g. "<!channel>" or "<!subteam^S0123>".
+    slack_emergency_mention: str = "<!channel>"
 
     # The hub, as residents see it in replies.
     hub_name: str = "須高地域 在宅医療・介護連携相談窓口（サンプル）"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
@@ -34,6 +35,24 @@ def webhook_router(runtime: Runtime) -> APIRouter:
         if new:
             runtime.wake()
         return JSONResponse({"ok": True, "events": len(events), "new": new})
+
+    if runtime.slack is not None:
+        from slack_bolt.adapter.fastapi.async_handler import AsyncSlackRequestHandler
+
+        from adapters.slack import build_bolt
+
+        slack = AsyncSlackRequestHandler(build_bolt(runtime, runtime.slack))
+
+        @router.post("/webhooks/slack", summary="Slack events, slash commands and interactivity")
+        async def slack_webhook(request: Request) -> Any:
+            declared = request.headers.get("content-length", "0")
+            if declared.isdigit() and int(declared) > runtime.settings.max_body_bytes:
+                return _refuse(413, f"body is larger than {runtime.settings.max_body_bytes} bytes")
+            return await slack.handle(request)
+    else:
+        @router.post("/webhooks/slack", summary="Slack (off: credentials not set)")
+        async def slack_off() -> JSONResponse:
+            return _refuse(503, "Slack is not configured (set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET)")
 
     return router
 

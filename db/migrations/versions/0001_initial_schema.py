@@ -115,6 +115,7 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('contact_id', sa.Integer(), nullable=False),
     sa.Column('channel', sa.String(length=16), nullable=False),
+    sa.Column('reply_target', sa.String(length=200), nullable=True),
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('needed_role', sa.String(length=16), nullable=True),
     sa.Column('urgency', sa.String(length=16), nullable=False),

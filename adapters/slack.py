@@ -1,0 +1,311 @@
+"""Slack, with slack-bolt (AsyncApp behind its FastAPI handler) and slack_sdk's AsyncWebClient.
+
+Care managers search resources and ask questions (slash command, @mentions, DMs); hub staff see each
+hand-off as one thread in the staff channel, with buttons to take over, resolve or return it to the
+bot. Bolt checks the v0 signature (5-minute window) and answers url_verification; events are stored
+once by event_id and processed after the acknowledgement, like LINE's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Callable
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.base import Envelope, OutboxRow, SendResult, StaffMessage
+from bot.messages import Inbound, Reply, ResourceCard
+from zaitaku_desk import handoff
+
+log = logging.getLogger(__name__)
+
+NAME = "slack"
+STAFF_TARGET = "staff:"
+MAX_SECTION = 2900
+ACTIONS = {"conv_take": handoff.claim, "conv_resolve": handoff.resolve, "conv_return": handoff.return_to_bot}
+ROLE_LABELS = {"nurse": "看護師", "msw": "MSW", "any": "看護師またはMSW", None: "未判定"}
+_MENTION = re.compile(r"<@[A-Z0-9]+>\s*")
+
+
+class SlackChannel:
+    name = NAME
+
+    def __init__(self, token: str, base_url: str, staff_channel: str | None, emergency_mention: str,
+                 db: Any, hub_name: str) -> None:
+        self.client = AsyncWebClient(token=token, base_url=base_url)
+        self.staff_channel = staff_channel
+        self.emergency_mention = emergency_mention
+        self.db = db
+        self.hub_name = hub_name
+
+    # -- inbound (stored Events API envelopes) ----------------------------------------------------
+    def parse(self, raw: dict[str, Any]) -> Envelope | StaffMessage | None:
+        event = raw.get("event") or {}
+        if event.get("bot_id") or event.get("subtype") or not event.get("user"):
+            return None  # other bots, edits, joins…: never answer them (no bot-to-bot loops)
+        text = _MENTION.sub("", event.get("text") or "").strip()
+        channel = event.get("channel") or ""
+        if self.staff_channel and channel == self.staff_channel:
+            if event.get("thread_ts") and event.get("thread_ts") != event.get("ts"):
+                return StaffMessage(channel, event["thread_ts"], event["user"], text, event.get("ts", ""))
+            if event.get("type") != "app_mention":
+                return None  # staff chatting in the channel itself, not to the desk
+        if event.get("type") == "message" and event.get("channel_type") != "im":
+            return None
+        thread = event.get("thread_ts") or (event.get("ts") if event.get("type") == "app_mention" else None)
+        target = f"{channel}|{thread}" if thread else channel
+        return Envelope(contact_id=event["user"], reply_target=target, inbound=Inbound("text", text=text))
+
+    # -- outbound ---------------------------------------------------------------------------------
+    def render(self, replies: list[Reply]) -> list[dict[str, Any]]:
+        blocks: list[dict[str, Any]] = []
+        for reply in replies:
+            blocks.extend(reply_blocks(reply))
+        fallback = "\n".join(r.text for r in replies)[:3000]
+        return [{"kind": "post", "text": fallback, "blocks": blocks[i:i + 45]} for i in range(0, len(blocks), 45)]
+
+    async def send(self, row: OutboxRow) -> SendResult:
+        try:
+            if row.target.startswith(STAFF_TARGET):
+                await self._send_staff(int(row.target.removeprefix(STAFF_TARGET)), row.payload)
+            elif row.payload.get("kind") == "reaction":
+                p = row.payload
+                try:
+                    await self.client.reactions_add(channel=p["channel"], timestamp=p["timestamp"], name=p["name"])
+                except SlackApiError as exc:
+                    if exc.response.get("error") != "already_reacted":
+                        raise
+            else:
+                channel, _, thread = row.target.partition("|")
+                await self.client.chat_postMessage(channel=channel, thread_ts=thread or None,
+                                                   text=row.payload["text"], blocks=row.payload.get("blocks"))
+            return SendResult("sent", via="push")
+        except SlackApiError as exc:
+            return _classify(exc)
+        except (TimeoutError, OSError) as exc:
+            return SendResult("retry", error=f"slack: {type(exc).__name__}")
+
+    async def aclose(self) -> None:
+        return None
+
+    async def _send_staff(self, conversation_id: int, payload: dict[str, Any]) -> None:
+        if not self.staff_channel:
+            raise SlackApiError("no staff channel", {"ok": False, "error": "staff_channel_not_set"})
+        summary = await asyncio.to_thread(handoff.with_session, self.db, handoff.summary, conversation_id)
+        thread = await asyncio.to_thread(self._thread, conversation_id)
+        kind = payload.get("event")
+        if thread is None:
+            await self._open_thread(summary, alert=kind == "emergency")
+            return  # the parent message carries the transcript, the new message included
+        text = payload.get("text") or ""
+        line = {"emergency": f"{self.emergency_mention} 🚨 緊急の可能性: {text}",
+                "handoff": f"📩 引き継ぎ依頼（{ROLE_LABELS.get(summary.needed_role)}）: {text}",
+                "relay": f"💬 相談者: {text}", "failed": f"⚠️ 送信できませんでした: {text}"}.get(kind, text)
+        try:
+            await self.client.chat_postMessage(channel=thread[0], thread_ts=thread[1], text=line[:3000])
+        except SlackApiError as exc:
+            if exc.response.get("error") not in ("thread_not_found", "message_not_found", "channel_not_found"):
+                raise
+            log.warning("staff thread of conversation %s is gone; starting a new one", conversation_id)
+            await self._open_thread(summary, alert=kind == "emergency", note="（前のスレッドが見つからないため新しく作りました）")
+
+    async def _open_thread(self, summary: handoff.Summary, alert: bool, note: str = "") -> None:
+        blocks = staff_blocks(summary, self.emergency_mention if alert else None)
+        if note:
+            blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": note}]})
+        response = await self.client.chat_postMessage(channel=self.staff_channel, text=staff_fallback(summary),
+                                                      blocks=blocks)
+        await asyncio.to_thread(self._link_thread, summary.id, response["channel"], response["ts"])
+
+    async def refresh_parent(self, conversation_id: int) -> None:
+        """Show the conversation's current state on its thread's first message."""
+        summary = await asyncio.to_thread(handoff.with_session, self.db, handoff.summary, conversation_id)
+        thread = await asyncio.to_thread(self._thread, conversation_id)
+        if thread:
+            await self.client.chat_update(channel=thread[0], ts=thread[1], text=staff_fallback(summary),
+                                          blocks=staff_blocks(summary, None))
+
+    def _thread(self, conversation_id: int) -> tuple[str, str] | None:
+        from db.models import Conversation
+
+        with self.db.session() as session:
+            conversation = session.get(Conversation, conversation_id)
+            if conversation and conversation.staff_thread_channel and conversation.staff_thread_ts:
+                return conversation.staff_thread_channel, conversation.staff_thread_ts
+        return None
+
+    def _link_thread(self, conversation_id: int, channel: str, ts: str) -> None:
+        from db.models import Conversation
+
+        with self.db.session() as session:
+            conversation = session.get(Conversation, conversation_id)
+            if conversation is not None:
+                conversation.staff_thread_channel, conversation.staff_thread_ts = channel, ts
+
+
+# -- Block Kit ------------------------------------------------------------------------------------
+
+def reply_blocks(reply: Reply) -> list[dict[str, Any]]:
+    text = reply.text
+    if reply.cards:
+        text = text.split("\n\n", 1)[0]  # the heading; the cards follow as their own blocks
+    blocks: list[dict[str, Any]] = [_section(text)]
+    blocks.extend(card_block(card) for card in reply.cards)
+    if any(card.sample for card in reply.cards):
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": "⚠️ サンプルデータ（架空の事業所）です。実在しません。"}]})
+    picks = [q for q in reply.quick_replies if q.data and q.data.startswith("action=faq&")]
+    if picks:
+        blocks.append({"type": "actions", "elements": [
+            {"type": "button", "action_id": f"faq_pick_{i}", "text": {"type": "plain_text", "text": q.label[:75]},
+             "value": q.data.split("faq=", 1)[1]} for i, q in enumerate(picks[:5])]})
+    return blocks
+
+
+def card_block(card: ResourceCard) -> dict[str, Any]:
+    lines = [f"*{card.name}*　{card.type_label}・{card.municipality or ''}"]
+    if card.phone:
+        lines.append(f"☎ {card.phone}" + ("（サンプル・架空）" if card.sample else ""))
+    if card.address:
+        lines.append(card.address)
+    extra = [*card.capabilities, *(["24時間対応"] if card.around_the_clock else [])]
+    if extra:
+        lines.append("対応: " + "・".join(extra))
+    if card.vacancy:
+        lines.append(f"空き: {card.vacancy}")
+    if card.distance_km is not None:
+        lines.append(f"約{card.distance_km:.1f}km")
+    return _section("\n".join(lines))
+
+
+def staff_fallback(summary: handoff.Summary) -> str:
+    return f"相談 #{summary.id}（{ROLE_LABELS.get(summary.needed_role)}）: {summary.status_label}"
+
+
+def staff_blocks(summary: handoff.Summary, alert_mention: str | None) -> list[dict[str, Any]]:
+    emergency = summary.urgency == "emergency"
+    head = ("🚨 緊急の可能性（119案内済み）" if emergency else "📩 引き継ぎ") + f"　相談 #{summary.id}"
+    owner = f"担当: {summary.assignee}" if summary.assignee else "担当: なし（未対応）"
+    lines = [f"*{head}*", f"必要な職種: {ROLE_LABELS.get(summary.needed_role)}　緊急度: {'緊急' if emergency else '通常'}",
+             f"チャネル: {summary.channel}　相談者: {summary.contact_name}", f"状態: {summary.status_label}　{owner}"]
+    if alert_mention:
+        lines.insert(0, alert_mention)
+    transcript = "\n".join(f"> *{who}*: {text[:300]}" for who, text in summary.recent) or "（メッセージなし）"
+    blocks: list[dict[str, Any]] = [_section("\n".join(lines)), _section(transcript)]
+    if summary.status != "resolved":
+        buttons = [("conv_take", "対応する", "primary"), ("conv_resolve", "解決", None), ("conv_return", "ボットに戻す", None)]
+        blocks.append({"type": "actions", "block_id": f"conversation-{summary.id}", "elements": [
+            {"type": "button", "action_id": action, "value": str(summary.id),
+             "text": {"type": "plain_text", "text": label}, **({"style": style} if style else {})}
+            for action, label, style in buttons]})
+    blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text":
+                   "このスレッドへの返信は内部メモです。「対応する」を押した担当者の返信だけが相談者に届きます"
+                   "（「メモ:」で始めると担当者でも内部メモ）。"}]})
+    return blocks
+
+
+def help_blocks(command: str) -> list[dict[str, Any]]:
+    return [_section(
+        f"*{command} の使い方*\n"
+        f"• 事業所をさがす: `{command} 須坂 訪看 人工呼吸器`、`{command} 小布施町 ショート 空き`、`{command} 在支診 看取り 高山村`\n"
+        f"• 制度や実務の質問: `{command} 退院前カンファレンスの進め方は？`\n"
+        f"• 空床の更新（登録スタッフのみ）: `{command} 空き <事業所ID> <空床数>`\n"
+        "相談の引き継ぎは、このアプリへのDMか @メンションでどうぞ。")]
+
+
+def _section(text: str) -> dict[str, Any]:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text[:MAX_SECTION] or " "}}
+
+
+def _classify(exc: SlackApiError) -> SendResult:
+    status = getattr(exc.response, "status_code", 200)
+    error = exc.response.get("error") if exc.response is not None else None
+    if status == 429 or error == "ratelimited":
+        retry_after = exc.response.headers.get("Retry-After") if exc.response is not None else None
+        return SendResult("retry", error="slack: ratelimited", retry_after=float(retry_after) if retry_after else None)
+    if status >= 500 or error in ("internal_error", "fatal_error", "service_unavailable", "request_timeout"):
+        return SendResult("retry", error=f"slack: HTTP {status} {error}")
+    return SendResult("failed", error=f"slack: {error}")
+
+
+# -- Bolt: the request side -----------------------------------------------------------------------
+
+def build_bolt(runtime: Any, channel: SlackChannel) -> AsyncApp:
+    settings = runtime.settings
+    app = AsyncApp(client=channel.client, signing_secret=settings.slack_signing_secret,
+                   process_before_response=False)
+    run_db: Callable[..., Any] = runtime.run_db
+
+    async def store(body: dict[str, Any]) -> None:
+        from zaitaku_desk.pipeline import store_events
+
+        event_id = body.get("event_id") or f"{body.get('event', {}).get('channel')}:{body.get('event', {}).get('ts')}"
+        if await run_db(store_events, runtime.db, NAME, [(event_id, body)]):
+            runtime.wake()
+
+    @app.event("app_mention")
+    async def on_mention(body: dict[str, Any]) -> None:
+        await store(body)
+
+    @app.event("message")
+    async def on_message(body: dict[str, Any]) -> None:
+        await store(body)
+
+    @app.command(settings.slack_command)
+    async def on_command(ack: Any, command: dict[str, Any]) -> None:
+        text = (command.get("text") or "").strip()
+        if not text or text in ("help", "ヘルプ", "使い方"):
+            await ack(blocks=help_blocks(settings.slack_command), text="使い方")
+            return
+        if text.startswith(("空き ", "空き　", "vacancy ")):
+            message = await run_db(runtime.update_vacancy_from_slack, command.get("user_id", ""), text)
+            await ack(text=message)
+            return
+        replies = await run_db(runtime.desk.answer_professional, text)
+        payload = channel.render(replies)[0]
+        await ack(text=payload["text"], blocks=payload["blocks"])
+
+    async def on_button(ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
+        await ack()
+        user = body.get("user", {}).get("id", "")
+        conversation_id = int(action.get("value") or 0)
+        act = ACTIONS[action["action_id"]]
+        message = await run_db(runtime.staff_act, user, conversation_id, act)
+        try:
+            await channel.refresh_parent(conversation_id)
+        except SlackApiError:
+            log.warning("could not refresh the staff message of conversation %s", conversation_id)
+        if message.startswith("✅"):
+            thread = await run_db(channel._thread, conversation_id)
+            if thread:
+                await channel.client.chat_postMessage(channel=thread[0], thread_ts=thread[1], text=message[1:].strip())
+        else:
+            await channel.client.chat_postEphemeral(channel=body.get("channel", {}).get("id", ""), user=user,
+                                                    text=message)
+
+    for action_id in ACTIONS:
+        app.action(action_id)(on_button)
+
+    @app.action(re.compile(r"^faq_pick_\d+$"))
+    async def on_faq_pick(ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
+        await ack()
+        replies = await run_db(runtime.desk.answer_faq, action.get("value", ""))
+        payload = channel.render(replies)[0]
+        await channel.client.chat_postEphemeral(channel=body.get("channel", {}).get("id", ""),
+                                                user=body.get("user", {}).get("id", ""),
+                                                text=payload["text"], blocks=payload["blocks"])
+
+    return app
+
+
+def parse_vacancy_command(text: str) -> tuple[str, int] | None:
+    parts = text.replace("　", " ").split()
+    if len(parts) != 3 or not parts[2].isdigit():
+        return None
+    return parts[1], int(parts[2])
+
+
