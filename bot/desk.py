@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Protocol
 from urllib.parse import parse_qs
 
-from bot import replies
+from bot import replies, triage
 from bot.hours import BusinessHours, format_opening
 from bot.messages import Inbound, Outcome, ResourceCard
 from bot.resource_query import ResourceQuery
@@ -127,7 +127,11 @@ class Desk:
         if _DELETION.search(text):
             return self._handoff("any", view, route="handoff", first=replies.deletion_requested())
         if decision.route == "handoff":
-            return self._handoff(decision.role or "any", view, unanswered=not decision.role or decision.role == "any")
+            outcome = self._handoff(decision.role or "any", view)
+            if not triage.wants_person(text) and triage.personal_situation(text) is None:
+                outcome.unanswered = True  # nothing fitted: staff may turn it into a FAQ entry
+                outcome.candidates = [(m.faq_id, m.score) for m in decision.matches[:3]]
+            return outcome
         if decision.route == "resource" and decision.resource:
             heading, cards = self.search(decision.resource)
             return Outcome([replies.resources(heading, cards, decision.resource.wants_vacancy)],
@@ -150,11 +154,17 @@ class Desk:
             if params.get("value") == "yes":
                 return Outcome([replies.feedback_thanks()], route="other", faq_id=params.get("faq"))
             alternatives = [a for a in params.get("alt", "").split(",") if a in self.faq]
+            candidates = [(params.get("faq", ""), 0.0)] + [(a, 0.0) for a in alternatives]
             if alternatives:
                 reply = self._alternatives(alternatives)
                 reply = replies.Reply(f"{replies.feedback_sorry()}{reply.text}", reply.quick_replies)
-                return Outcome([reply], route="faq", faq_id=params.get("faq"), unanswered=True)
-            return self._handoff("any", view, unanswered=True)
+                return Outcome([reply], route="faq", faq_id=params.get("faq"), unanswered=True,
+                               candidates=candidates)
+            outcome = self._handoff("any", view)
+            outcome.unanswered, outcome.candidates = True, candidates
+            return outcome
+        if action == "satisfaction":
+            return Outcome([replies.satisfaction_thanks(params.get("value") == "yes")], route="other")
         return Outcome(route="other")
 
     # -- building blocks -------------------------------------------------------------------------
@@ -170,15 +180,15 @@ class Desk:
         return replies.alternatives([(i, self.faq[i].question) for i in faq_ids if i in self.faq])
 
     def _handoff(self, role: str, view: ConversationView, route: str = "handoff",
-                 first: replies.Reply | None = None, unanswered: bool = False) -> Outcome:
+                 first: replies.Reply | None = None) -> Outcome:
         lead = [first] if first else []
         if view.status in ("waiting", "human"):
             return Outcome(lead + [replies.already_waiting()], route=route, event="handoff", role=role,
-                           relay_to_staff=True, unanswered=unanswered)
+                           relay_to_staff=True)
         now = self.clock()
         is_open = self.hours.is_open(now)
         opening = None if is_open else self.hours.next_opening(now)
         next_text = format_opening(opening, now, self.hours.tz) if opening else None
         reply = replies.handoff(role, is_open, self.hub["desk_hours"], next_text)
         return Outcome(lead + [reply], route=route, event="handoff", role=role, urgency="normal",
-                       relay_to_staff=True, unanswered=unanswered)
+                       relay_to_staff=True)

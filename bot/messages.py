@@ -68,4 +68,5 @@ class Outcome:
     urgency: str | None = None
     consent_notice: bool = False  # the privacy notice went out with these replies
     relay_to_staff: bool = False  # a person owns or awaits this conversation: show it to them
-    unanswered: bool = False  # nothing in the knowledge fit: worth a new FAQ entry
+    unanswered: bool = False  # nothing in the knowledge fit, or the answer did not help: worth a new FAQ entry
+    candidates: list[tuple[str, float]] = field(default_factory=list)  # the FAQ entries the bot had, best first

@@ -140,6 +140,19 @@ def small_talk() -> Reply:
     )
 
 
+def satisfaction_question(conversation_id: int) -> Reply:
+    base = f"action=satisfaction&conversation={conversation_id}&value="
+    return Reply("ご相談は役に立ちましたか？",
+                 quick_replies=(QuickReply("役に立った", "役に立った", data=base + "yes"),
+                                QuickReply("役に立たなかった", "役に立たなかった", data=base + "no")))
+
+
+def satisfaction_thanks(helped: bool) -> Reply:
+    if helped:
+        return Reply("ご回答ありがとうございます。またいつでもご相談ください。")
+    return Reply("ご回答ありがとうございます。至らず申し訳ありません。いただいた声は窓口の改善に使います。")
+
+
 def handoff_by_message() -> Reply:
     return Reply("個別のご相談は、このアプリへのDMか @メンションで送ってください。担当の看護師・MSWにおつなぎします。")
 

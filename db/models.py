@@ -224,6 +224,21 @@ class Staff(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class UnansweredQuestion(Base):
+    """A message the knowledge could not answer (or whose answer did not help): material for new FAQ."""
+
+    __tablename__ = "unanswered_questions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversation_id: Mapped[int | None] = mapped_column(ForeignKey("conversations.id"), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(String(16))  # no_match | unhelpful
+    candidates: Mapped[list[Any]] = mapped_column(default=list)  # [{"faq_id", "score"}], best first
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    handled_at: Mapped[datetime | None]
+    handled_faq_id: Mapped[str | None] = mapped_column(String(100))
+
+
 class AuditLog(Base):
     __tablename__ = "audit_log"
 

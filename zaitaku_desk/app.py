@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
+from admin_api import build_router
 from db.migrate import is_current
 from zaitaku_desk import __version__
 from zaitaku_desk.runtime import Runtime
@@ -35,6 +36,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                   description="在宅医療・介護 相談デスク: LINE / Slack webhooks and the staff API")
     app.state.runtime = runtime
     app.include_router(webhook_router(runtime))
+    app.include_router(build_router(runtime))
 
     @app.get("/healthz", tags=["health"], summary="The process is up")
     async def healthz() -> dict[str, str]:

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from adapters.base import Channel
 from bot.conversation import HELPDESK_LABELS, InvalidTransition, transition
+from bot import replies
 from bot.messages import Reply
 from db.models import Contact, Conversation, Message, OutboxMessage, Staff, utcnow
 from db.session import Database
@@ -98,8 +99,19 @@ def claim(session: Session, conversation_id: int, staff: Staff) -> ActResult:
     return ActResult(conversation_id, "human", f"{staff.name}さんが対応します。")
 
 
-def resolve(session: Session, conversation_id: int, staff: Staff) -> ActResult:
-    return _move(session, conversation_id, staff, "resolve", "解決済みにしました。")
+def resolve(session: Session, conversation_id: int, staff: Staff,
+            channels: dict[str, Channel] | None = None) -> ActResult:
+    """Close it; the resident is asked the one satisfaction question (「ご相談は役に立ちましたか」)."""
+    result = _move(session, conversation_id, staff, "resolve", "解決済みにしました。")
+    conversation = _get(session, conversation_id)
+    channel = (channels or {}).get(conversation.channel)
+    if channel is not None and conversation.reply_target and conversation.channel != "slack":
+        question = replies.satisfaction_question(conversation_id)
+        session.add(Message(conversation_id=conversation_id, direction="out", sender_kind="bot", text=question.text))
+        session.add_all(OutboxMessage(channel=conversation.channel, target=conversation.reply_target,
+                                      conversation_id=conversation_id, sender_kind="system", payload=payload,
+                                      retry_key=str(uuid.uuid4())) for payload in channel.render([question]))
+    return result
 
 
 def return_to_bot(session: Session, conversation_id: int, staff: Staff) -> ActResult:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -25,7 +26,7 @@ from adapters.base import Channel, Envelope, StaffMessage
 from bot.conversation import Effect, transition
 from bot.desk import ConversationView, Desk
 from bot.messages import Outcome
-from db.models import Contact, Conversation, InboundEvent, Message, OutboxMessage, utcnow
+from db.models import Contact, Conversation, InboundEvent, Message, OutboxMessage, UnansweredQuestion, utcnow
 from db.session import Database
 
 log = logging.getLogger(__name__)
@@ -133,9 +134,10 @@ class Pipeline:
                received_at: datetime | None = None) -> Handled:
         now = utcnow()
         contact = self._contact(session, channel_name, envelope)
-        conversation = self._conversation(session, contact, channel_name)
-        conversation.reply_target = envelope.reply_target
         inbound = envelope.inbound
+        conversation = self._answered_survey(session, contact, inbound) or self._conversation(
+            session, contact, channel_name)
+        conversation.reply_target = envelope.reply_target
         incoming = None
         if inbound.kind not in ("follow", "unfollow", "join", "leave"):
             incoming = Message(conversation_id=conversation.id, direction="in", sender_kind="contact",
@@ -160,6 +162,8 @@ class Pipeline:
             effects = self._apply(conversation, outcome, now)
         conversation.last_message_at = now
         session.flush()
+        if outcome.unanswered:
+            self._record_unanswered(session, conversation, inbound, outcome)
         if self.staff_hook is not None and (effects or outcome.relay_to_staff):
             self.staff_hook(session, conversation, effects, outcome, incoming)
 
@@ -199,6 +203,24 @@ class Pipeline:
             ))
         session.add_all(rows)
         return rows
+
+    def _record_unanswered(self, session: Session, conversation: Conversation, inbound: Any, outcome: Outcome) -> None:
+        text = inbound.text if inbound.kind == "text" else session.scalars(
+            select(Message.text).where(Message.conversation_id == conversation.id, Message.kind == "text",
+                                       Message.sender_kind == "contact").order_by(Message.id.desc()).limit(1)).first()
+        if not text:
+            return
+        session.add(UnansweredQuestion(
+            conversation_id=conversation.id, text=text, reason="no_match" if inbound.kind == "text" else "unhelpful",
+            candidates=[{"faq_id": faq_id, "score": round(score, 3)} for faq_id, score in outcome.candidates]))
+
+    def _answered_survey(self, session: Session, contact: Contact, inbound: Any) -> Conversation | None:
+        """The satisfaction answer belongs to the resolved consultation it is about, not a new one."""
+        if inbound.kind != "postback" or not (inbound.postback or "").startswith("action=satisfaction"):
+            return None
+        match = re.search(r"conversation=(\d+)", inbound.postback)
+        conversation = session.get(Conversation, int(match.group(1))) if match else None
+        return conversation if conversation is not None and conversation.contact_id == contact.id else None
 
     def _contact(self, session: Session, channel: str, envelope: Envelope) -> Contact:
         query = select(Contact).where(Contact.channel == channel, Contact.external_id == envelope.contact_id)

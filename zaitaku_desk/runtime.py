@@ -85,7 +85,10 @@ class Runtime:
                 return ("あなたのSlackアカウントはスタッフとして登録されていないため、この操作はできません。"
                         "管理者に登録を依頼してください。")
             try:
-                result = act(session, conversation_id, staff)
+                if act is handoff.resolve:
+                    result = handoff.resolve(session, conversation_id, staff, self.channels)
+                else:
+                    result = act(session, conversation_id, staff)
             except handoff.HandoffError as exc:
                 return str(exc)
         self.wake_outbox()

@@ -195,9 +195,30 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_outbox_conversation_id'), ['conversation_id'], unique=False)
         batch_op.create_index('ix_outbox_due', ['status', 'next_attempt_at'], unique=False)
 
+    op.create_table('unanswered_questions',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('conversation_id', sa.Integer(), nullable=True),
+    sa.Column('text', sa.Text(), nullable=False),
+    sa.Column('reason', sa.String(length=16), nullable=False),
+    sa.Column('candidates', sa.JSON(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('handled_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('handled_faq_id', sa.String(length=100), nullable=True),
+    sa.ForeignKeyConstraint(['conversation_id'], ['conversations.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('unanswered_questions', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_unanswered_questions_conversation_id'), ['conversation_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_unanswered_questions_created_at'), ['created_at'], unique=False)
+
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('unanswered_questions', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_unanswered_questions_created_at'))
+        batch_op.drop_index(batch_op.f('ix_unanswered_questions_conversation_id'))
+
+    op.drop_table('unanswered_questions')
     with op.batch_alter_table('outbox', schema=None) as batch_op:
         batch_op.drop_index('ix_outbox_due')
         batch_op.drop_index(batch_op.f('ix_outbox_conversation_id'))
