@@ -105,7 +105,9 @@ class SlackChannel:
         text = payload.get("text") or ""
         line = {"emergency": f"{self.emergency_mention} 🚨 緊急の可能性: {text}",
                 "handoff": f"📩 引き継ぎ依頼（{ROLE_LABELS.get(summary.needed_role)}）: {text}",
-                "relay": f"💬 相談者: {text}", "failed": f"⚠️ 送信できませんでした: {text}"}.get(kind, text)
+                "relay": f"💬 相談者: {text}",
+                "reminder": (f"{self.emergency_mention} " if summary.urgency == "emergency" else "")
+                + f"⏰ まだ誰も対応していません（引き継ぎから{text}）。「対応する」を押してください。"}.get(kind, text)
         try:
             await self.client.chat_postMessage(channel=thread[0], thread_ts=thread[1], text=line[:3000])
         except SlackApiError as exc:
@@ -236,9 +238,17 @@ def _classify(exc: SlackApiError) -> SendResult:
 
 def build_bolt(runtime: Any, channel: SlackChannel) -> AsyncApp:
     settings = runtime.settings
+    # The response waits for the listener, so an event is stored before Slack hears 200 (nothing
+    # acknowledged can be lost); listeners that do more than store call ack() and go on in a task.
     app = AsyncApp(client=channel.client, signing_secret=settings.slack_signing_secret,
-                   process_before_response=False)
+                   process_before_response=True)
     run_db: Callable[..., Any] = runtime.run_db
+    background: set[asyncio.Task[None]] = set()
+
+    def after_ack(work: Any) -> None:
+        task = asyncio.create_task(work)
+        background.add(task)
+        task.add_done_callback(background.discard)
 
     async def store(body: dict[str, Any]) -> None:
         from zaitaku_desk.pipeline import store_events
@@ -271,6 +281,9 @@ def build_bolt(runtime: Any, channel: SlackChannel) -> AsyncApp:
 
     async def on_button(ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
         await ack()
+        after_ack(act_on_button(body, action))
+
+    async def act_on_button(body: dict[str, Any], action: dict[str, Any]) -> None:
         user = body.get("user", {}).get("id", "")
         conversation_id = int(action.get("value") or 0)
         act = ACTIONS[action["action_id"]]
@@ -293,6 +306,9 @@ def build_bolt(runtime: Any, channel: SlackChannel) -> AsyncApp:
     @app.action(re.compile(r"^faq_pick_\d+$"))
     async def on_faq_pick(ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
         await ack()
+        after_ack(send_faq(body, action))
+
+    async def send_faq(body: dict[str, Any], action: dict[str, Any]) -> None:
         replies = await run_db(runtime.desk.answer_faq, action.get("value", ""))
         payload = channel.render(replies)[0]
         await channel.client.chat_postEphemeral(channel=body.get("channel", {}).get("id", ""),

@@ -83,6 +83,7 @@ class Conversation(Base):
     topic: Mapped[str | None] = mapped_column(String(100))  # first FAQ id answered, for reports
     opened_at: Mapped[datetime] = mapped_column(default=utcnow)
     handed_off_at: Mapped[datetime | None]
+    reminded_at: Mapped[datetime | None]  # the last time an unclaimed hand-off was announced again
     first_staff_response_at: Mapped[datetime | None]
     resolved_at: Mapped[datetime | None]
     snoozed_until: Mapped[datetime | None]

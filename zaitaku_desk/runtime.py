@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any, TypeVar
 
 from adapters.base import Channel
@@ -15,6 +16,7 @@ from bot.faq_match import FaqMatcher
 from bot.hours import BusinessHours
 from bot.router import Router
 from db.migrate import upgrade
+from db.models import utcnow
 from db.session import Database
 from knowledge.faq import load_synonyms
 from knowledge.search import ResourceSearcher
@@ -108,7 +110,8 @@ class Runtime:
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._tasks = [asyncio.create_task(self._inbound_loop(), name="inbound"),
-                       asyncio.create_task(self._outbox_loop(), name="outbox")]
+                       asyncio.create_task(self._outbox_loop(), name="outbox"),
+                       asyncio.create_task(self._reminder_loop(), name="reminders")]
         self.wake()  # resume what a previous process accepted but did not finish
 
     async def stop(self) -> None:
@@ -144,6 +147,21 @@ class Runtime:
             except Exception:
                 log.exception("inbound worker pass failed; retrying")
                 await asyncio.sleep(poll)
+
+    async def _reminder_loop(self) -> None:
+        handoff_after = timedelta(minutes=self.settings.handoff_reminder_minutes)
+        emergency_after = timedelta(minutes=self.settings.emergency_reminder_minutes)
+        interval = max(1.0, min(30.0, emergency_after.total_seconds() / 2))
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                def remind() -> int:
+                    with self.db.session() as session:
+                        return self.relay.remind_unclaimed(session, utcnow(), handoff_after, emergency_after)
+                if await asyncio.to_thread(remind):
+                    self.wake_outbox()
+            except Exception:
+                log.exception("reminder pass failed")
 
     async def _outbox_loop(self) -> None:
         poll = self.settings.worker_poll_seconds

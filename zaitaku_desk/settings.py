@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     outbox_backoff_max_seconds: float = 300.0
     worker_poll_seconds: float = 1.0
     try_page_enabled: bool = True
+    # An unclaimed hand-off is announced again after this long; an emergency every so often until taken.
+    handoff_reminder_minutes: float = 15.0
+    emergency_reminder_minutes: float = 2.0
 
     @property
     def line_enabled(self) -> bool:

@@ -8,8 +8,10 @@ Everything else is kept as an internal note, and the thread shows which happened
 from __future__ import annotations
 
 import uuid
+from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from adapters.base import Channel, StaffMessage
@@ -48,6 +50,25 @@ class StaffRelay:
         text = (incoming.text if incoming is not None and incoming.text else f"（{incoming.kind}）" if incoming else "")
         self._post(session, conversation.id, {"kind": "staff", "event": event, "text": text[:1000]},
                    urgent=event == "emergency")
+
+    def remind_unclaimed(self, session: Session, now: datetime, handoff_after: timedelta,
+                         emergency_after: timedelta) -> int:
+        """Announce again what nobody has taken: a hand-off after a while, an emergency until taken."""
+        if not self.enabled:
+            return 0
+        waiting = session.scalars(select(Conversation).where(
+            Conversation.status == "waiting", Conversation.handed_off_at.is_not(None))).all()
+        count = 0
+        for conversation in waiting:
+            every = emergency_after if conversation.urgency == "emergency" else handoff_after
+            last = conversation.reminded_at or conversation.handed_off_at
+            if last is not None and now - last >= every:
+                minutes = int((now - (conversation.handed_off_at or now)).total_seconds() // 60)
+                self._post(session, conversation.id, {"kind": "staff", "event": "reminder", "text": f"{minutes}分"},
+                           urgent=conversation.urgency == "emergency")
+                conversation.reminded_at = now
+                count += 1
+        return count
 
     def on_staff_message(self, session: Session, message: StaffMessage) -> None:
         conversation = handoff.by_thread(session, message.thread_channel, message.thread_ts)

@@ -123,6 +123,7 @@ def upgrade() -> None:
     sa.Column('topic', sa.String(length=100), nullable=True),
     sa.Column('opened_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('handed_off_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('reminded_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('first_staff_response_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('resolved_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('snoozed_until', sa.DateTime(timezone=True), nullable=True),

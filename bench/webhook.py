@@ -1,0 +1,190 @@
+"""Webhook speed, measured against floors taken in the same run.
+
+1. Ingest: signed LINE webhooks posted as fast as 16 connections allow, against the same server's
+   bare `/healthz` endpoint as the floor (SPEC: ≥ 50 % of a bare endpoint), and p99 latency at a
+   steady 200 requests/s (SPEC: ≤ 50 ms).
+2. Inbound to reply: one resident message every 10 ms (100 messages/s) for a few seconds; time from
+   posting the webhook to the reply arriving at the fake LINE platform (SPEC: p99 ≤ 250 ms), beside
+   the floor of one direct call to the fake platform.
+
+Runs the real server process on SQLite and on PostgreSQL (127.0.0.1:5432/test, a scratch schema).
+Usage: .venv/bin/python bench/webhook.py [--seconds 5] [--backend sqlite|postgres|both]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+import psycopg
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tests.fakes.line_platform import FakeLinePlatform  # noqa: E402
+from tests.support import DeskServer, line_body, line_signature, new_user  # noqa: E402
+
+POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
+
+
+async def closed_loop(url: str, make: callable, seconds: float, connections: int = 16) -> float:
+    """Requests per second with `connections` clients sending back to back."""
+    done = 0
+    deadline = time.perf_counter() + seconds
+    async with httpx.AsyncClient(timeout=10) as client:
+        async def worker() -> None:
+            nonlocal done
+            while time.perf_counter() < deadline:
+                method, path, content, headers = make()
+                response = await client.request(method, url + path, content=content, headers=headers)
+                response.raise_for_status()
+                done += 1
+        start = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(connections)))
+        return done / (time.perf_counter() - start)
+
+
+async def open_loop(url: str, make: callable, rate: float, seconds: float) -> list[float]:
+    """Latencies (s) of requests started at a steady `rate` per second."""
+    latencies: list[float] = []
+    async with httpx.AsyncClient(timeout=10, limits=httpx.Limits(max_connections=200)) as client:
+        async def one() -> None:
+            method, path, content, headers = make()
+            started = time.perf_counter()
+            response = await client.request(method, url + path, content=content, headers=headers)
+            response.raise_for_status()
+            latencies.append(time.perf_counter() - started)
+        tasks = []
+        start = time.perf_counter()
+        for i in range(int(rate * seconds)):
+            await asyncio.sleep(max(0.0, start + i / rate - time.perf_counter()))
+            tasks.append(asyncio.create_task(one()))
+        await asyncio.gather(*tasks)
+    return latencies
+
+
+def signed_event(text: str = "こんにちは") -> tuple[str, str, bytes, dict[str, str]]:
+    raw = json.dumps(line_body("message-text", user=new_user(), text=text), ensure_ascii=False).encode()
+    return "POST", "/webhooks/line", raw, {"Content-Type": "application/json", "X-Line-Signature": line_signature(raw)}
+
+
+def bare() -> tuple[str, str, bytes, dict[str, str]]:
+    return "GET", "/healthz", b"", {}
+
+
+async def reply_latency(desk: DeskServer, line: FakeLinePlatform, rate: float, seconds: float) -> list[float]:
+    posted: dict[str, float] = {}
+    async with httpx.AsyncClient(timeout=10) as client:
+        start = time.perf_counter()
+        tasks = []
+        for i in range(int(rate * seconds)):
+            await asyncio.sleep(max(0.0, start + i / rate - time.perf_counter()))
+            body = line_body("message-text", user=new_user(), text="訪問看護ってどうやって頼むの？")
+            raw = json.dumps(body, ensure_ascii=False).encode()
+            posted[body["events"][0]["replyToken"]] = time.monotonic()
+            tasks.append(asyncio.create_task(client.post(
+                desk.url + "/webhooks/line", content=raw,
+                headers={"Content-Type": "application/json", "X-Line-Signature": line_signature(raw)})))
+        await asyncio.gather(*tasks)
+    deadline = time.monotonic() + 30
+    while len(line.delivered) < len(posted) and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    return [d.at - posted[d.reply_token] for d in line.delivered if d.reply_token in posted]
+
+
+async def line_floor(line: FakeLinePlatform, n: int = 200) -> list[float]:
+    times = []
+    async with httpx.AsyncClient(timeout=10) as client:
+        for _ in range(n):
+            started = time.perf_counter()
+            await client.post(line.url + "/v2/bot/message/push", headers={"Authorization": f"Bearer {line.access_token}"},
+                              json={"to": "Ufloor", "messages": [{"type": "text", "text": "x"}]})
+            times.append(time.perf_counter() - started)
+    line.reset()
+    return times
+
+
+def drain(url: str, timeout: float = 120.0) -> float:
+    """Wait until every stored event is processed and every reply sent; returns the seconds it took."""
+    from sqlalchemy import func, select
+
+    from db.models import InboundEvent, OutboxMessage
+    from db.session import Database
+
+    db = Database(url)
+    started = time.monotonic()
+    try:
+        while time.monotonic() - started < timeout:
+            with db.session() as session:
+                pending = session.scalar(select(func.count()).select_from(InboundEvent)
+                                         .where(InboundEvent.processed_at.is_(None)))
+                unsent = session.scalar(select(func.count()).select_from(OutboxMessage)
+                                        .where(OutboxMessage.status == "pending"))
+            if not pending and not unsent:
+                break
+            time.sleep(0.2)
+    finally:
+        db.dispose()
+    return time.monotonic() - started
+
+
+def run(backend: str, seconds: float) -> None:
+    schema = None
+    if backend == "sqlite":
+        url = f"sqlite:///{tempfile.mkdtemp()}/bench.db"
+    else:
+        schema = f"zd_bench_{uuid.uuid4().hex[:8]}"
+        with psycopg.connect(POSTGRES, autocommit=True) as conn:
+            conn.execute(f'CREATE SCHEMA "{schema}"')
+        url = f"{POSTGRES}?options=-csearch_path%3D{schema}"
+    with FakeLinePlatform() as line:
+        desk = DeskServer(url, line.url).start()
+        try:
+            floor_rps = asyncio.run(closed_loop(desk.url, bare, seconds))
+            ingest_rps = asyncio.run(closed_loop(desk.url, signed_event, seconds))
+            drain(url)
+            latencies = asyncio.run(open_loop(desk.url, signed_event, 200, seconds))
+            backlog = int(200 * seconds)
+            drained = drain(url)
+            line.reset()
+            floor = asyncio.run(line_floor(line))
+            replies = asyncio.run(reply_latency(desk, line, 100, seconds))
+        finally:
+            desk.stop()
+            if schema:
+                with psycopg.connect(POSTGRES, autocommit=True) as conn:
+                    conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+    print(f"\n== {backend} ==")
+    print(f"processing: {backlog} accepted events answered in {drained:.1f} s after the last was accepted")
+    print(f"ingest: {ingest_rps:,.0f} webhooks/s vs bare endpoint {floor_rps:,.0f} req/s "
+          f"→ ratio {ingest_rps / floor_rps:.2f} (bar ≥ 0.50)")
+    print(f"ingest latency at 200 req/s: p50 {pct(latencies, .5) * 1000:.1f} ms, p99 {pct(latencies, .99) * 1000:.1f} ms "
+          f"(bar p99 ≤ 50 ms), {len(latencies)} requests")
+    print(f"inbound→reply at fake LINE, 100 msg/s: p50 {pct(replies, .5) * 1000:.1f} ms, p99 {pct(replies, .99) * 1000:.1f} ms "
+          f"(bar p99 ≤ 250 ms), {len(replies)} replies; floor (one call to the fake) p50 "
+          f"{statistics.median(floor) * 1000:.2f} ms → ratio p99/floor {pct(replies, .99) / statistics.median(floor):.0f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--backend", choices=["sqlite", "postgres", "both"], default="both")
+    args = parser.parse_args()
+    for backend in (["sqlite", "postgres"] if args.backend == "both" else [args.backend]):
+        run(backend, args.seconds)
+
+
+if __name__ == "__main__":
+    main()
