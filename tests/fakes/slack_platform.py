@@ -188,7 +188,7 @@ class FakeSlackPlatform:
         self.users: dict[str, dict[str, Any]] = {}
         self.channels: dict[str, dict[str, Any]] = {}
 
-        # An RLock so that wait_for() predicates may call calls_to() / thread() etc.
+        # Guards all state and signals new calls (re-entrant, so helpers may nest).
         self._cond = threading.Condition(threading.RLock())
         self._failures: list[_Failure] = []
         self._deleted: set[tuple[str, str]] = set()  # (channel, ts) of deleted parents and replies
@@ -295,7 +295,7 @@ class FakeSlackPlatform:
     ) -> dict[str, Any]:
         """Register a user for ``users.info``. Returns the user object it will answer."""
         real = real_name if real_name is not None else name
-        user = {
+        user: dict[str, Any] = {
             "id": user_id,
             "team_id": self.team_id,
             "name": name,
@@ -319,7 +319,13 @@ class FakeSlackPlatform:
         return user
 
     def add_channel(
-        self, channel_id: str, name: str, *, is_im: bool = False, is_private: bool = False, user: str | None = None
+        self,
+        channel_id: str,
+        name: str,
+        *,
+        is_im: bool = False,
+        is_private: bool = False,
+        user: str | None = None,
     ) -> dict[str, Any]:
         """Register a channel for ``conversations.info`` and for ``#name`` addressing."""
         channel: dict[str, Any] = {
@@ -347,7 +353,13 @@ class FakeSlackPlatform:
         ``thread()`` lists it. Returns its ts."""
         with self._cond:
             ts = ts or self._next_ts()
-            message: dict[str, Any] = {"type": "message", "channel": channel, "ts": ts, "text": text, "user": user}
+            message: dict[str, Any] = {
+                "type": "message",
+                "channel": channel,
+                "ts": ts,
+                "text": text,
+                "user": user,
+            }
             if thread_ts:
                 message["thread_ts"] = thread_ts
             self.messages[(channel, ts)] = message
@@ -390,22 +402,31 @@ class FakeSlackPlatform:
 
     def wait_for(self, predicate: Callable[[], T], timeout: float = 5.0) -> T:
         """Wait until ``predicate()`` is truthy and return its value; AssertionError on timeout.
-        The predicate may use the fake's own methods (the lock is re-entrant)."""
+        The predicate may use the fake's own methods."""
         deadline = time.monotonic() + timeout
-        with self._cond:
-            while True:
-                value = predicate()
-                if value:
-                    return value
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise AssertionError(f"condition not met within {timeout}s; calls so far:\n{self._describe()}")
+        while True:
+            # The predicate runs without the lock held, so a slow one (a database query) does
+            # not stall the server; new calls wake the wait, which polls every 50 ms anyway.
+            value = predicate()
+            if value:
+                return value
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise AssertionError(
+                    f"condition not met within {timeout}s; calls so far:\n{self._describe()}"
+                )
+            with self._cond:
                 self._cond.wait(min(remaining, 0.05))
 
     def wait_for_calls(self, method: str, n: int = 1, timeout: float = 5.0) -> list[SlackCall]:
         """Wait until at least ``n`` calls to ``method`` were answered (whatever the outcome)."""
+
+        def enough() -> list[SlackCall]:
+            found = self.calls_to(method)
+            return found if len(found) >= n else []
+
         try:
-            return self.wait_for(lambda: (found := self.calls_to(method)) and len(found) >= n and found, timeout)
+            return self.wait_for(enough, timeout)
         except AssertionError:
             raise AssertionError(
                 f"expected at least {n} calls to {method} within {timeout}s:\n{self._describe()}"
@@ -619,7 +640,9 @@ class FakeSlackPlatform:
         view_id = _str_or_none(args.get("view_id"))
         external_id = _str_or_none(args.get("external_id"))
         if view_id is None and external_id is not None:
-            view_id = next((v["id"] for v in self.views.values() if v.get("external_id") == external_id), None)
+            view_id = next(
+                (v["id"] for v in self.views.values() if v.get("external_id") == external_id), None
+            )
             if view_id is None:
                 raise _ApiError("not_found")
         if view_id is None:
@@ -717,7 +740,11 @@ class FakeSlackPlatform:
 
     def _store_view(self, args: dict[str, Any], view_id: str | None) -> dict[str, Any]:
         view = _maybe_json(args.get("view"))
-        if not isinstance(view, dict) or view.get("type") != "modal" or not isinstance(view.get("title"), dict):
+        if (
+            not isinstance(view, dict)
+            or view.get("type") != "modal"
+            or not isinstance(view.get("title"), dict)
+        ):
             raise _ApiError("invalid_arguments", ["[ERROR] view must be a modal with a title"])
         blocks = _check_blocks(view.get("blocks"), MAX_VIEW_BLOCKS, required=True)
         if view_id is None:
@@ -752,9 +779,11 @@ class FakeSlackPlatform:
         self.add_user(self.bot_user_id, self.bot_name, "在宅相談デスク", is_bot=True)
 
     def _describe(self) -> str:
+        with self._cond:
+            calls = list(self.calls)
         lines = [
             f"  {c.http_method} {c.method or c.path} -> {c.status} {'ok' if c.ok else c.error} args={c.args}"
-            for c in self.calls
+            for c in calls
         ]
         return "\n".join(lines) or "  (no calls at all)"
 
@@ -862,12 +891,16 @@ def _check_block(pointer: str, block: Any, block_ids: set[str], problems: list[s
 def _check_element(pointer: str, element: dict[str, Any], problems: list[str]) -> None:
     action_id = element.get("action_id")
     if action_id is not None and (not isinstance(action_id, str) or len(action_id) > MAX_ID_LENGTH):
-        problems.append(f"[ERROR] must be at most {MAX_ID_LENGTH} characters [json-pointer:{pointer}/action_id]")
+        problems.append(
+            f"[ERROR] must be at most {MAX_ID_LENGTH} characters [json-pointer:{pointer}/action_id]"
+        )
     if element["type"] == "button":
         _check_text(pointer + "/text", element.get("text"), MAX_BUTTON_TEXT, problems, plain_only=True)
         value = element.get("value")
         if value is not None and (not isinstance(value, str) or len(value) > MAX_BUTTON_VALUE):
-            problems.append(f"[ERROR] must be at most {MAX_BUTTON_VALUE} characters [json-pointer:{pointer}/value]")
+            problems.append(
+                f"[ERROR] must be at most {MAX_BUTTON_VALUE} characters [json-pointer:{pointer}/value]"
+            )
         if element.get("style") not in (None, "primary", "danger"):
             problems.append(f"[ERROR] must be primary or danger [json-pointer:{pointer}/style]")
 
@@ -875,7 +908,9 @@ def _check_element(pointer: str, element: dict[str, Any], problems: list[str]) -
 def _check_text(pointer: str, obj: Any, limit: int, problems: list[str], plain_only: bool = False) -> None:
     allowed = ("plain_text",) if plain_only else ("plain_text", "mrkdwn")
     if not isinstance(obj, dict) or obj.get("type") not in allowed or not isinstance(obj.get("text"), str):
-        problems.append(f"[ERROR] must be a text object of type {' or '.join(allowed)} [json-pointer:{pointer}]")
+        problems.append(
+            f"[ERROR] must be a text object of type {' or '.join(allowed)} [json-pointer:{pointer}]"
+        )
         return
     if not 1 <= len(obj["text"]) <= limit:
         problems.append(f"[ERROR] must be between 1 and {limit} characters [json-pointer:{pointer}/text]")
@@ -1051,7 +1086,10 @@ def slash_command_body(
         ("user_name", user_name or user_id.lower()),
         ("command", command),
         ("text", text),
-        ("response_url", response_url or f"https://hooks.slack.com/commands/{team_id}/1/{secrets.token_hex(12)}"),
+        (
+            "response_url",
+            response_url or f"https://hooks.slack.com/commands/{team_id}/1/{secrets.token_hex(12)}",
+        ),
         ("trigger_id", trigger_id or new_trigger_id()),
         ("api_app_id", api_app_id),
         ("is_enterprise_install", "false"),
@@ -1116,7 +1154,8 @@ def block_actions_body(
             else {"type": "message", "ts": message_ts, "text": "", "user": "UBOT000001"}
         ),
         "state": {"values": {}},
-        "response_url": response_url or f"https://hooks.slack.com/actions/{team_id}/1/{secrets.token_hex(12)}",
+        "response_url": response_url
+        or f"https://hooks.slack.com/actions/{team_id}/1/{secrets.token_hex(12)}",
         "actions": [
             {
                 "action_id": action_id,
@@ -1262,7 +1301,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _read_body(self) -> bytes:
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-            chunks = []
+            chunks: list[bytes] = []
             while True:
                 size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
                 if size == 0:
