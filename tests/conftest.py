@@ -69,8 +69,14 @@ def line(fake_line: FakeLinePlatform) -> FakeLinePlatform:
 
 
 @pytest.fixture(scope="module")
-def desk(database_url: str, fake_line: FakeLinePlatform) -> Iterator[DeskServer]:
-    server = DeskServer(database_url, fake_line.url).start()
+def desk_env() -> dict[str, str]:
+    """Extra settings for the module's desk server; a test module overrides this fixture."""
+    return {}
+
+
+@pytest.fixture(scope="module")
+def desk(database_url: str, fake_line: FakeLinePlatform, desk_env: dict[str, str]) -> Iterator[DeskServer]:
+    server = DeskServer(database_url, fake_line.url, **desk_env).start()
     yield server
     server.stop()
 

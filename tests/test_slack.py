@@ -46,13 +46,9 @@ def slack(fake_slack: FakeSlackPlatform) -> FakeSlackPlatform:
 
 
 @pytest.fixture(scope="module")
-def desk(database_url: str, database: Database, fake_line: FakeLinePlatform,
-         fake_slack: FakeSlackPlatform) -> Iterator[DeskServer]:
-    server = DeskServer(database_url, fake_line.url, SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SIGNING_SECRET,
-                        SLACK_API_BASE_URL=fake_slack.url, SLACK_STAFF_CHANNEL=STAFF_CHANNEL,
-                        EMERGENCY_REMINDER_MINUTES="0.03", HANDOFF_REMINDER_MINUTES="60").start()
-    yield server
-    server.stop()
+def desk_env(fake_slack: FakeSlackPlatform) -> dict[str, str]:
+    return {"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET, "SLACK_API_BASE_URL": fake_slack.url,
+            "SLACK_STAFF_CHANNEL": STAFF_CHANNEL, "EMERGENCY_REMINDER_MINUTES": "0.03", "HANDOFF_REMINDER_MINUTES": "60"}
 
 
 @pytest.fixture(scope="module")
