@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: serve test eval bench chat
+.PHONY: serve test eval bench chat chromium
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,7 +18,11 @@ serve: $(STAMP)
 chat: $(STAMP)
 	$(VENV)/bin/zaitaku-desk chat
 
-test: $(STAMP)
+# The console's browser tests drive Debian's chromium (never a downloaded browser).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+test: $(STAMP) chromium
 	$(VENV)/bin/python -m pytest -q
 
 eval: $(STAMP)

@@ -15,8 +15,8 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from adapters.base import Channel
-from bot.conversation import HELPDESK_LABELS, InvalidTransition, transition
 from bot import replies
+from bot.conversation import HELPDESK_LABELS, InvalidTransition, transition
 from bot.messages import Reply
 from db.models import Contact, Conversation, Message, OutboxMessage, Staff, utcnow
 from db.session import Database
@@ -116,6 +116,24 @@ def resolve(session: Session, conversation_id: int, staff: Staff,
 
 def return_to_bot(session: Session, conversation_id: int, staff: Staff) -> ActResult:
     return _move(session, conversation_id, staff, "return_to_bot", "ボット対応に戻しました。")
+
+
+def reassign(session: Session, conversation_id: int, staff: Staff, to: Staff) -> ActResult:
+    """Hand the conversation to another staff member (console); it becomes theirs, status human."""
+    conversation = _get(session, conversation_id)
+    if not to.active:
+        raise HandoffError(f"{to.name}さんのアカウントは無効です。")
+    try:
+        status, _effects = transition(conversation.status, "claim")
+    except InvalidTransition:
+        raise HandoffError(f"今の状態（{HELPDESK_LABELS[conversation.status][0]}）では担当を変更できません。") from None
+    conversation.status, conversation.assignee_id = status, to.id
+    conversation.handed_off_at = conversation.handed_off_at or utcnow()
+    session.add(Message(conversation_id=conversation_id, direction="internal", sender_kind="system",
+                        staff_id=staff.id, text=f"{staff.name}さんが担当を{to.name}さんに変更しました。", kind="event"))
+    audit(session, f"staff:{staff.id}", "conversation.reassign", "conversation", str(conversation_id),
+          {"to_staff_id": to.id})
+    return ActResult(conversation_id, status, f"担当を{to.name}さんに変更しました。")
 
 
 def is_note(text: str) -> bool:

@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 from adapters.base import Channel
 from adapters.line import LineChannel
 from adapters.slack import SlackChannel, parse_vacancy_command
+from adapters.web import WebChannel
 from bot.desk import Desk
 from bot.faq_match import FaqMatcher
 from bot.hours import BusinessHours
@@ -21,9 +22,9 @@ from db.session import Database
 from knowledge.faq import load_synonyms
 from knowledge.search import ResourceSearcher
 from knowledge.store import ensure_knowledge, faq_items, update_vacancy
+from zaitaku_desk import handoff
 from zaitaku_desk.outbox import Outbox
 from zaitaku_desk.pipeline import Pipeline, worker_id
-from zaitaku_desk import handoff
 from zaitaku_desk.settings import Settings
 from zaitaku_desk.staff_relay import StaffRelay
 
@@ -46,8 +47,9 @@ class Runtime:
             self.slack = SlackChannel(settings.slack_bot_token or "", settings.slack_api_base_url,
                                       settings.slack_staff_channel, settings.slack_emergency_mention, self.db,
                                       settings.hub_name)
+        web = WebChannel() if settings.try_page_enabled else None  # the /try page is a channel too
         self.channels: dict[str, Channel] = {
-            c.name: c for c in (self.line, self.slack, *(extra_channels or [])) if c is not None}
+            c.name: c for c in (self.line, self.slack, web, *(extra_channels or [])) if c is not None}
         self.relay = StaffRelay(self.channels, settings.hub_name)
         self.worker = worker_id()
         self._wake_inbound = asyncio.Event()

@@ -50,6 +50,8 @@ class Settings(BaseSettings):
     outbox_backoff_max_seconds: float = 300.0
     worker_poll_seconds: float = 1.0
     try_page_enabled: bool = True
+    # Console cookies carry the Secure flag (set this when the console is served over HTTPS).
+    admin_cookie_secure: bool = False
     # An unclaimed hand-off is announced again after this long; an emergency every so often until taken.
     handoff_reminder_minutes: float = 15.0
     emergency_reminder_minutes: float = 2.0

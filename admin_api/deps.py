@@ -1,0 +1,87 @@
+"""What every staff route needs: the runtime, a database session, and the staff member behind the token.
+
+Routes declare `SessionDep` and `CurrentStaff` (or a role check) and stay short; the same aliases are
+overridable in tests. Tokens arrive as `Authorization: Bearer <token>` and are compared by hash only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Annotated, Any
+
+from fastapi import Depends, HTTPException, Request, status
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from db.models import Staff
+from zaitaku_desk.staff import hash_token
+
+ALL_ROLES = ("nurse", "msw", "coordinator", "admin")
+KNOWLEDGE_ROLES = ("coordinator", "admin")
+REPORT_ROLES = ("coordinator", "admin")
+
+
+def get_runtime(request: Request) -> Any:
+    return request.app.state.runtime
+
+
+RuntimeDep = Annotated[Any, Depends(get_runtime)]
+
+
+def get_session(runtime: RuntimeDep) -> Iterator[Session]:
+    """One session per request: routes commit what they change; an exception rolls everything back."""
+    session = Session(runtime.db.engine, expire_on_commit=False)
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def _token_of(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    return None
+
+
+def get_current_staff(request: Request, runtime: RuntimeDep) -> Staff:
+    token = _token_of(request)
+    if token is None:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "認証トークンがありません。",
+                            headers={"WWW-Authenticate": "Bearer"})
+    with runtime.db.session() as session:
+        staff = session.scalars(select(Staff).where(Staff.token_hash == hash_token(token), Staff.active)).first()
+    if staff is None:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "認証トークンが無効です（失効したか、誤りです）。",
+                            headers={"WWW-Authenticate": "Bearer"})
+    return staff
+
+
+CurrentStaff = Annotated[Staff, Depends(get_current_staff)]
+
+
+def require_roles(*roles: str) -> Callable[[Staff], Staff]:
+    """A dependency that lets only these roles through (403 for the others)."""
+    def check(staff: CurrentStaff) -> Staff:
+        if staff.role not in roles:
+            raise HTTPException(status.HTTP_403_FORBIDDEN,
+                                f"この操作は次の役割のスタッフだけができます: {', '.join(roles)}")
+        return staff
+    return check
+
+
+AdminStaff = Annotated[Staff, Depends(require_roles("admin"))]
+KnowledgeStaff = Annotated[Staff, Depends(require_roles(*KNOWLEDGE_ROLES))]
+ReportStaff = Annotated[Staff, Depends(require_roles(*REPORT_ROLES))]
+
+
+def actor(staff: Staff) -> str:
+    return f"staff:{staff.id}"

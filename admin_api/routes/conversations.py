@@ -1,0 +1,171 @@
+"""One conversation and what staff do to it; the acts themselves live in zaitaku_desk.handoff."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from fastapi import APIRouter, HTTPException, status
+from pydantic import BaseModel, Field, field_validator
+from sqlalchemy import select
+
+from admin_api.deps import CurrentStaff, RuntimeDep, SessionDep
+from bot.conversation import HELPDESK_LABELS
+from db.models import Contact, Conversation, Message, Staff
+from zaitaku_desk import handoff
+
+router = APIRouter(prefix="/conversations", tags=["conversations"])
+
+
+class TranscriptLine(BaseModel):
+    id: int
+    direction: str  # in | out | internal
+    sender_kind: str  # contact | bot | staff | system
+    staff_id: int | None
+    kind: str  # text, note, event, sticker, ...
+    text: str | None
+    created_at: datetime
+
+
+class ConversationOut(BaseModel):
+    id: int
+    contact_id: int
+    contact_name: str
+    channel: str
+    status: str
+    status_label: str
+    helpdesk_status: str
+    needed_role: str | None
+    urgency: str
+    assignee_id: int | None
+    topic: str | None
+    opened_at: datetime
+    handed_off_at: datetime | None
+    first_staff_response_at: datetime | None
+    resolved_at: datetime | None
+    transcript: list[TranscriptLine]
+
+
+class ActOut(BaseModel):
+    conversation_id: int
+    status: str
+    message: str
+    changed: bool = True
+
+
+class TextBody(BaseModel):
+    text: str = Field(min_length=1, max_length=5000)
+
+    @field_validator("text")
+    @classmethod
+    def not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("本文が空です")
+        return value
+
+
+class ReassignBody(BaseModel):
+    staff_id: int
+
+
+def _conflict(exc: handoff.HandoffError) -> HTTPException:
+    code = status.HTTP_404_NOT_FOUND if "見つかりません" in str(exc) else status.HTTP_409_CONFLICT
+    return HTTPException(code, str(exc))
+
+
+def _act(result: handoff.ActResult) -> ActOut:
+    return ActOut(conversation_id=result.conversation_id, status=result.status, message=result.message,
+                  changed=result.changed)
+
+
+@router.get("/{conversation_id}", response_model=ConversationOut,
+            summary="A conversation with its full transcript, private notes included")
+def get_conversation(conversation_id: int, session: SessionDep, _: CurrentStaff) -> ConversationOut:
+    conversation = session.get(Conversation, conversation_id)
+    if conversation is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"相談 #{conversation_id} が見つかりません。")
+    contact = session.get(Contact, conversation.contact_id)
+    messages = session.scalars(select(Message).where(Message.conversation_id == conversation_id)
+                               .order_by(Message.created_at, Message.id))
+    label, helpdesk = HELPDESK_LABELS[conversation.status]
+    return ConversationOut(
+        id=conversation.id, contact_id=conversation.contact_id,
+        contact_name=(contact.display_name if contact and contact.display_name else f"相談者 #{conversation.contact_id}"),
+        channel=conversation.channel, status=conversation.status, status_label=label, helpdesk_status=helpdesk,
+        needed_role=conversation.needed_role, urgency=conversation.urgency, assignee_id=conversation.assignee_id,
+        topic=conversation.topic, opened_at=conversation.opened_at, handed_off_at=conversation.handed_off_at,
+        first_staff_response_at=conversation.first_staff_response_at, resolved_at=conversation.resolved_at,
+        transcript=[TranscriptLine(id=m.id, direction=m.direction, sender_kind=m.sender_kind, staff_id=m.staff_id,
+                                   kind=m.kind, text=m.text, created_at=m.created_at) for m in messages])
+
+
+@router.post("/{conversation_id}/claim", response_model=ActOut,
+             summary="Take the conversation (one owner even when two claim at once; 409 for the loser)")
+def claim(conversation_id: int, session: SessionDep, staff: CurrentStaff) -> ActOut:
+    try:
+        result = handoff.claim(session, conversation_id, staff)
+    except handoff.HandoffError as exc:
+        raise _conflict(exc) from None
+    session.commit()
+    return _act(result)
+
+
+@router.post("/{conversation_id}/reply", response_model=ActOut, status_code=202,
+             summary="Reply to the resident on their channel (owner only); delivered through the outbox")
+def reply(conversation_id: int, body: TextBody, session: SessionDep, staff: CurrentStaff,
+          runtime: RuntimeDep) -> ActOut:
+    try:
+        handoff.staff_reply(session, conversation_id, staff, body.text, runtime.channels, runtime.settings.hub_name)
+    except handoff.HandoffError as exc:
+        raise _conflict(exc) from None
+    session.commit()
+    runtime.wake_outbox()
+    return ActOut(conversation_id=conversation_id, status="human", message="返信を送信しました。")
+
+
+@router.post("/{conversation_id}/notes", response_model=ActOut, status_code=201,
+             summary="A private note: staff only, never sent to the resident")
+def add_note(conversation_id: int, body: TextBody, session: SessionDep, staff: CurrentStaff) -> ActOut:
+    try:
+        handoff.note(session, conversation_id, staff, body.text)
+    except handoff.HandoffError as exc:
+        raise _conflict(exc) from None
+    conversation = session.get(Conversation, conversation_id)
+    session.commit()
+    return ActOut(conversation_id=conversation_id, status=conversation.status if conversation else "",
+                  message="メモを残しました。")
+
+
+@router.post("/{conversation_id}/resolve", response_model=ActOut,
+             summary="Close it; the resident gets the one satisfaction question")
+def resolve(conversation_id: int, session: SessionDep, staff: CurrentStaff, runtime: RuntimeDep) -> ActOut:
+    try:
+        result = handoff.resolve(session, conversation_id, staff, runtime.channels)
+    except handoff.HandoffError as exc:
+        raise _conflict(exc) from None
+    session.commit()
+    runtime.wake_outbox()
+    return _act(result)
+
+
+@router.post("/{conversation_id}/return", response_model=ActOut, summary="Give the conversation back to the bot")
+def return_to_bot(conversation_id: int, session: SessionDep, staff: CurrentStaff) -> ActOut:
+    try:
+        result = handoff.return_to_bot(session, conversation_id, staff)
+    except handoff.HandoffError as exc:
+        raise _conflict(exc) from None
+    session.commit()
+    return _act(result)
+
+
+@router.post("/{conversation_id}/reassign", response_model=ActOut, summary="Make another staff member the owner")
+def reassign(conversation_id: int, body: ReassignBody, session: SessionDep, staff: CurrentStaff) -> ActOut:
+    to = session.get(Staff, body.staff_id)
+    if to is None:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY,
+                            [{"loc": ["body", "staff_id"], "msg": "スタッフが見つかりません", "type": "value_error"}])
+    try:
+        result = handoff.reassign(session, conversation_id, staff, to)
+    except handoff.HandoffError as exc:
+        raise _conflict(exc) from None
+    session.commit()
+    return _act(result)

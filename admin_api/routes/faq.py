@@ -1,0 +1,224 @@
+"""FAQ entries (create, edit, retire, export) and the unanswered questions that should become FAQ.
+
+Every change is audited and rebuilds the matcher, so the bot answers with the new text at once.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any, Literal
+
+import yaml
+from fastapi import APIRouter, HTTPException, Response, status
+from pydantic import BaseModel, Field, field_validator, model_validator
+from sqlalchemy import select
+
+from admin_api.deps import CurrentStaff, KnowledgeStaff, RuntimeDep, SessionDep, actor
+from db.models import FaqEntry, UnansweredQuestion, utcnow
+from knowledge.faq import PLACEHOLDERS
+from knowledge.store import audit
+
+router = APIRouter(tags=["knowledge"])
+_PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
+
+
+class FaqBody(BaseModel):
+    audience: Literal["resident", "professional", "operator"]
+    question: str = Field(min_length=1, max_length=500)
+    answer: str = Field(min_length=1, max_length=5000)
+    source: str = Field(min_length=1, max_length=200)
+    paraphrases: list[str] = Field(default_factory=list)
+    next_step: str | None = None
+    quick_replies: list[str] = Field(default_factory=list, max_length=13)
+    tags: list[str] = Field(default_factory=list)
+
+    @field_validator("question", "answer", "source")
+    @classmethod
+    def not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("空にはできません")
+        return value.strip()
+
+    @field_validator("answer", "next_step")
+    @classmethod
+    def known_placeholders(cls, value: str | None) -> str | None:
+        unknown = [name for name in _PLACEHOLDER.findall(value or "") if name not in PLACEHOLDERS]
+        if unknown:
+            raise ValueError(f"使えない差し込み {{{unknown[0]}}}（使えるのは {', '.join(sorted(PLACEHOLDERS))}）")
+        return value
+
+    @field_validator("paraphrases", "quick_replies", "tags")
+    @classmethod
+    def clean_list(cls, value: list[str]) -> list[str]:
+        return [v.strip() for v in value if v.strip()]
+
+
+class FaqCreate(FaqBody):
+    id: str = Field(pattern=r"^[a-z_]+\.[a-z0-9_]+$", max_length=100,
+                    description="<group>.<name>, lower-case, e.g. resident.visiting_nurse")
+
+
+class FaqOut(FaqCreate):
+    active: bool
+    updated_at: datetime
+
+
+class Candidate(BaseModel):
+    faq_id: str
+    score: float
+    question: str | None
+
+
+class UnansweredOut(BaseModel):
+    id: int
+    conversation_id: int | None
+    text: str
+    reason: str
+    candidates: list[Candidate]
+    created_at: datetime
+    handled_at: datetime | None
+    handled_faq_id: str | None
+
+
+class MakeFaq(BaseModel):
+    """Exactly one: a new entry made from the question, or the question added as a paraphrase of an entry."""
+    new_entry: FaqCreate | None = None
+    paraphrase_of: str | None = None
+
+    @model_validator(mode="after")
+    def exactly_one(self) -> MakeFaq:
+        if (self.new_entry is None) == (self.paraphrase_of is None):
+            raise ValueError("new_entry か paraphrase_of のどちらか一方を指定してください")
+        return self
+
+
+def _out(row: FaqEntry) -> FaqOut:
+    return FaqOut(id=row.id, audience=row.audience,  # type: ignore[arg-type]
+                  question=row.question, answer=row.answer, source=row.source,
+                  paraphrases=list(row.paraphrases), next_step=row.next_step, quick_replies=list(row.quick_replies),
+                  tags=list(row.tags), active=row.active, updated_at=row.updated_at)
+
+
+def _get(session: SessionDep, faq_id: str) -> FaqEntry:
+    row = session.get(FaqEntry, faq_id)
+    if row is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"FAQ「{faq_id}」が見つかりません。")
+    return row
+
+
+def _create(session: SessionDep, body: FaqCreate, who: str) -> FaqEntry:
+    if session.get(FaqEntry, body.id) is not None:
+        raise HTTPException(status.HTTP_409_CONFLICT, f"FAQ「{body.id}」はすでにあります。")
+    row = FaqEntry(**body.model_dump(), active=True, updated_at=utcnow())
+    session.add(row)
+    audit(session, who, "faq.create", "faq", body.id)
+    return row
+
+
+def _commit_and_rebuild(session: SessionDep, runtime: Any) -> None:
+    session.commit()
+    runtime.rebuild_desk()
+
+
+@router.get("/faq", response_model=list[FaqOut], summary="FAQ entries (retired ones too with include_retired)")
+def list_faq(session: SessionDep, _: CurrentStaff, include_retired: bool = False,
+             audience: Literal["resident", "professional", "operator"] | None = None) -> list[FaqOut]:
+    query = select(FaqEntry).order_by(FaqEntry.id)
+    if not include_retired:
+        query = query.where(FaqEntry.active)
+    if audience:
+        query = query.where(FaqEntry.audience == audience)
+    return [_out(r) for r in session.scalars(query)]
+
+
+@router.get("/faq/export", summary="All active entries as YAML in the shape of knowledge/data/faq/*.yaml",
+            responses={200: {"content": {"application/yaml": {}}}})
+def export_faq(session: SessionDep, _: KnowledgeStaff) -> Response:
+    rows = session.scalars(select(FaqEntry).where(FaqEntry.active).order_by(FaqEntry.id))
+    entries = [{k: v for k, v in _out(r).model_dump(exclude={"active", "updated_at"}).items() if v not in (None, [])}
+               for r in rows]
+    text = yaml.safe_dump({"entries": entries}, allow_unicode=True, sort_keys=False)
+    return Response(text.encode("utf-8"), media_type="application/yaml; charset=utf-8",
+                    headers={"Content-Disposition": 'attachment; filename="faq.yaml"'})
+
+
+@router.get("/faq/{faq_id}", response_model=FaqOut, summary="One FAQ entry")
+def get_faq(faq_id: str, session: SessionDep, _: CurrentStaff) -> FaqOut:
+    return _out(_get(session, faq_id))
+
+
+@router.post("/faq", response_model=FaqOut, status_code=201, summary="Add an FAQ entry (coordinator, admin)")
+def create_faq(body: FaqCreate, session: SessionDep, staff: KnowledgeStaff, runtime: RuntimeDep) -> FaqOut:
+    row = _create(session, body, actor(staff))
+    _commit_and_rebuild(session, runtime)
+    return _out(row)
+
+
+@router.put("/faq/{faq_id}", response_model=FaqOut, summary="Edit an FAQ entry (coordinator, admin)")
+def update_faq(faq_id: str, body: FaqBody, session: SessionDep, staff: KnowledgeStaff,
+               runtime: RuntimeDep) -> FaqOut:
+    row = _get(session, faq_id)
+    values = body.model_dump()
+    changed = sorted(k for k, v in values.items() if getattr(row, k) != v)
+    for key, value in values.items():
+        setattr(row, key, value)
+    row.active, row.updated_at = True, utcnow()
+    audit(session, actor(staff), "faq.update", "faq", faq_id, {"fields": changed})
+    _commit_and_rebuild(session, runtime)
+    return _out(row)
+
+
+@router.post("/faq/{faq_id}/retire", response_model=FaqOut, summary="Retire an entry: the bot stops using it")
+def retire_faq(faq_id: str, session: SessionDep, staff: KnowledgeStaff, runtime: RuntimeDep) -> FaqOut:
+    row = _get(session, faq_id)
+    row.active, row.updated_at = False, utcnow()
+    audit(session, actor(staff), "faq.retire", "faq", faq_id)
+    _commit_and_rebuild(session, runtime)
+    return _out(row)
+
+
+@router.get("/unanswered", response_model=list[UnansweredOut],
+            summary="Questions the bot could not answer, newest first, with the entries it considered")
+def list_unanswered(session: SessionDep, _: CurrentStaff, include_handled: bool = False) -> list[UnansweredOut]:
+    query = select(UnansweredQuestion).order_by(UnansweredQuestion.created_at.desc(), UnansweredQuestion.id.desc())
+    if not include_handled:
+        query = query.where(UnansweredQuestion.handled_at.is_(None))
+    rows = session.scalars(query.limit(500)).all()
+    ids = {c.get("faq_id") for r in rows for c in (r.candidates or []) if isinstance(c, dict)}
+    questions = {f.id: f.question for f in session.scalars(select(FaqEntry).where(FaqEntry.id.in_(ids)))} if ids else {}
+    return [UnansweredOut(
+        id=r.id, conversation_id=r.conversation_id, text=r.text, reason=r.reason,
+        candidates=[Candidate(faq_id=str(c.get("faq_id")), score=float(c.get("score") or 0),
+                              question=questions.get(str(c.get("faq_id")))) for c in (r.candidates or [])
+                    if isinstance(c, dict) and c.get("faq_id")],
+        created_at=r.created_at, handled_at=r.handled_at, handled_faq_id=r.handled_faq_id) for r in rows]
+
+
+@router.post("/unanswered/{question_id}/make-faq", response_model=FaqOut,
+             summary="One step: make the question a new FAQ entry, or add it as a paraphrase of entry X")
+def make_faq(question_id: int, body: MakeFaq, session: SessionDep, staff: KnowledgeStaff,
+             runtime: RuntimeDep) -> FaqOut:
+    question = session.get(UnansweredQuestion, question_id)
+    if question is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"未回答の質問 #{question_id} が見つかりません。")
+    if question.handled_at is not None:
+        raise HTTPException(status.HTTP_409_CONFLICT, "この質問はすでに処理済みです。")
+    if body.new_entry is not None:
+        row = _create(session, body.new_entry, actor(staff))
+        if question.text not in row.paraphrases and question.text != row.question:
+            row.paraphrases = [*row.paraphrases, question.text]
+    else:
+        existing = session.get(FaqEntry, body.paraphrase_of)
+        if existing is None:
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, [
+                {"loc": ["body", "paraphrase_of"], "msg": "FAQ が見つかりません", "type": "value_error"}])
+        row = existing
+        if question.text not in row.paraphrases:
+            row.paraphrases = [*row.paraphrases, question.text]
+        row.updated_at = utcnow()
+        audit(session, actor(staff), "faq.add_paraphrase", "faq", row.id, {"unanswered_id": question_id})
+    question.handled_at, question.handled_faq_id = utcnow(), row.id
+    audit(session, actor(staff), "unanswered.handle", "unanswered_question", str(question_id), {"faq_id": row.id})
+    _commit_and_rebuild(session, runtime)
+    return _out(row)

@@ -1,0 +1,69 @@
+"""The staff queue: conversations by status, role, urgency and waiting time."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel
+from sqlalchemy import select
+
+from admin_api.deps import CurrentStaff, SessionDep
+from bot.conversation import HELPDESK_LABELS
+from db.models import Contact, Conversation, Staff, utcnow
+
+router = APIRouter(tags=["queue"])
+Status = Literal["bot", "waiting", "human", "snoozed", "resolved"]
+DEFAULT_STATUSES: list[Status] = ["waiting", "human", "snoozed"]
+
+
+class QueueItem(BaseModel):
+    id: int
+    channel: str
+    status: str
+    status_label: str  # 対応待ち
+    helpdesk_status: str  # pending (the word other help-desk tools use)
+    needed_role: str | None
+    urgency: str
+    contact_name: str
+    assignee_id: int | None
+    assignee: str | None
+    opened_at: datetime
+    handed_off_at: datetime | None
+    last_message_at: datetime
+    waiting_seconds: float | None  # since the hand-off, while nobody has answered yet
+
+
+@router.get("/queue", response_model=list[QueueItem],
+            summary="Conversations needing staff: emergencies first, then the longest waiting")
+def list_queue(session: SessionDep, _: CurrentStaff,
+               status: Annotated[list[Status], Query()] = DEFAULT_STATUSES,
+               role: Literal["nurse", "msw", "any"] | None = None,
+               urgency: Literal["normal", "emergency"] | None = None,
+               mine: bool = False, limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> list[QueueItem]:
+    query = select(Conversation, Contact, Staff).join(Contact, Contact.id == Conversation.contact_id) \
+        .outerjoin(Staff, Staff.id == Conversation.assignee_id).where(Conversation.status.in_(status))
+    if role is not None:
+        query = query.where(Conversation.needed_role == role)
+    if urgency is not None:
+        query = query.where(Conversation.urgency == urgency)
+    if mine:
+        query = query.where(Conversation.assignee_id == _.id)
+    now = utcnow()
+    items = []
+    for conversation, contact, assignee in session.execute(query.order_by(Conversation.id).limit(limit)):
+        waiting = None
+        if conversation.handed_off_at and conversation.first_staff_response_at is None \
+                and conversation.status in ("waiting", "human", "snoozed"):
+            waiting = (now - conversation.handed_off_at).total_seconds()
+        label, helpdesk = HELPDESK_LABELS[conversation.status]
+        items.append(QueueItem(
+            id=conversation.id, channel=conversation.channel, status=conversation.status, status_label=label,
+            helpdesk_status=helpdesk, needed_role=conversation.needed_role, urgency=conversation.urgency,
+            contact_name=contact.display_name or f"相談者 #{contact.id}", assignee_id=conversation.assignee_id,
+            assignee=assignee.name if assignee else None, opened_at=conversation.opened_at,
+            handed_off_at=conversation.handed_off_at, last_message_at=conversation.last_message_at,
+            waiting_seconds=waiting))
+    items.sort(key=lambda i: (i.urgency != "emergency", -(i.waiting_seconds or 0), i.id))
+    return items

@@ -1,0 +1,138 @@
+"""Activity figures for a date range, for the annual report (JSON, or CSV in UTF-8 with BOM for Excel).
+
+Consultations are conversations opened in [from, to] (dates in the hub's timezone, both inclusive).
+Times are in seconds: first staff response = first_staff_response_at − handed_off_at; resolution =
+resolved_at − opened_at. Percentiles use the nearest-rank method.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import statistics
+from collections import Counter
+from datetime import date, datetime, time, timedelta
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, HTTPException, Query, status
+from fastapi.responses import Response
+from pydantic import BaseModel
+from sqlalchemy import func, select
+
+from admin_api.deps import ReportStaff, RuntimeDep, SessionDep
+from db.models import Conversation, Message, UnansweredQuestion
+
+router = APIRouter(tags=["reports"])
+
+
+class Durations(BaseModel):
+    count: int
+    median_seconds: float | None
+    p90_seconds: float | None
+
+
+class Report(BaseModel):
+    date_from: date
+    date_to: date
+    consultations: int
+    by_channel: dict[str, int]
+    by_route: dict[str, int]  # the route of each inbound message (faq, resource, handoff, emergency, ...)
+    by_topic: dict[str, int]  # the first FAQ answered in the consultation ("none" when no FAQ)
+    by_role: dict[str, int]  # the role a hand-off needed (nurse, msw, any)
+    handed_off: int
+    handoff_rate: float | None
+    first_staff_response: Durations
+    resolution: Durations
+    unanswered: int
+    satisfaction: dict[str, int]  # yes / no answers to 「ご相談は役に立ちましたか」
+
+
+def percentile(values: list[float], p: float) -> float | None:
+    """Nearest rank: the smallest value with at least p % of the values at or below it."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
+
+
+def _durations(values: list[float]) -> Durations:
+    return Durations(count=len(values), median_seconds=statistics.median(values) if values else None,
+                     p90_seconds=percentile(values, 90))
+
+
+def build_report(session: Any, start: datetime, end: datetime, date_from: date, date_to: date) -> Report:
+    conversations = session.scalars(select(Conversation).where(Conversation.opened_at >= start,
+                                                               Conversation.opened_at < end)).all()
+    ids = [c.id for c in conversations]
+    routes: Counter[str] = Counter()
+    satisfaction: Counter[str] = Counter()
+    messages = session.execute(select(Message.route, Message.payload, Message.direction).where(
+        Message.created_at >= start, Message.created_at < end, Message.direction == "in")).all()
+    for route, payload, _direction in messages:
+        data = (payload or {}).get("data") if isinstance(payload, dict) else None
+        if isinstance(data, str) and data.startswith("action=satisfaction"):
+            value = dict(part.partition("=")[::2] for part in data.split("&")).get("value", "")
+            satisfaction[value or "unknown"] += 1
+        elif route:
+            routes[route] += 1
+    handed = [c for c in conversations if c.handed_off_at is not None]
+    first = [(c.first_staff_response_at - c.handed_off_at).total_seconds() for c in handed
+             if c.first_staff_response_at is not None]
+    resolution = [(c.resolved_at - c.opened_at).total_seconds() for c in conversations if c.resolved_at]
+    unanswered = session.scalar(select(func.count()).select_from(UnansweredQuestion).where(
+        UnansweredQuestion.created_at >= start, UnansweredQuestion.created_at < end)) or 0
+    return Report(
+        date_from=date_from, date_to=date_to, consultations=len(ids),
+        by_channel=dict(sorted(Counter(c.channel for c in conversations).items())),
+        by_route=dict(sorted(routes.items())),
+        by_topic=dict(sorted(Counter(c.topic or "none" for c in conversations).items())),
+        by_role=dict(sorted(Counter(c.needed_role or "none" for c in handed).items())),
+        handed_off=len(handed), handoff_rate=round(len(handed) / len(ids), 4) if ids else None,
+        first_staff_response=_durations(first), resolution=_durations(resolution), unanswered=unanswered,
+        satisfaction={"yes": satisfaction.get("yes", 0), "no": satisfaction.get("no", 0)})
+
+
+def report_csv(report: Report) -> str:
+    """One row per figure: section, key, value; the BOM lets Excel read the Japanese as UTF-8."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(["区分", "項目", "値"])
+    writer.writerow(["期間", "開始", report.date_from.isoformat()])
+    writer.writerow(["期間", "終了", report.date_to.isoformat()])
+    writer.writerow(["相談件数", "合計", report.consultations])
+    for section, label in (("by_channel", "チャネル別"), ("by_route", "経路別"), ("by_topic", "話題別"),
+                           ("by_role", "職種別")):
+        for key, value in getattr(report, section).items():
+            writer.writerow([label, key, value])
+    writer.writerow(["引き継ぎ", "件数", report.handed_off])
+    writer.writerow(["引き継ぎ", "率", "" if report.handoff_rate is None else report.handoff_rate])
+    for name, label in (("first_staff_response", "初回応答時間(秒)"), ("resolution", "解決までの時間(秒)")):
+        durations: Durations = getattr(report, name)
+        writer.writerow([label, "件数", durations.count])
+        writer.writerow([label, "中央値", "" if durations.median_seconds is None else durations.median_seconds])
+        writer.writerow([label, "90パーセンタイル", "" if durations.p90_seconds is None else durations.p90_seconds])
+    writer.writerow(["未回答の質問", "件数", report.unanswered])
+    writer.writerow(["満足度", "役に立った", report.satisfaction["yes"]])
+    writer.writerow(["満足度", "役に立たなかった", report.satisfaction["no"]])
+    return "\ufeff" + out.getvalue()
+
+
+@router.get("/reports", response_model=Report, summary="Activity figures for a date range (JSON or CSV)",
+            responses={200: {"content": {"text/csv": {}}}})
+def get_report(session: SessionDep, runtime: RuntimeDep, _: ReportStaff,
+               date_from: Annotated[date, Query(alias="from")], date_to: Annotated[date, Query(alias="to")],
+               format: Literal["json", "csv"] = "json") -> Any:
+    if date_to < date_from:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY,
+                            [{"loc": ["query", "to"], "msg": "終了日が開始日より前です", "type": "value_error"}])
+    zone = ZoneInfo(runtime.settings.timezone)
+    start = datetime.combine(date_from, time.min, zone)
+    end = datetime.combine(date_to + timedelta(days=1), time.min, zone)
+    report = build_report(session, start, end, date_from, date_to)
+    if format == "csv":
+        name = f"report_{date_from.isoformat()}_{date_to.isoformat()}.csv"
+        return Response(report_csv(report).encode("utf-8"), media_type="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return report

@@ -1,0 +1,162 @@
+"""Local resources (facilities and services): list, create, edit, retire, export as CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import uuid
+from datetime import datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, HTTPException, Query, Response, status
+from pydantic import BaseModel, Field, field_validator
+from sqlalchemy import or_, select
+
+from admin_api.deps import CurrentStaff, KnowledgeStaff, SessionDep, actor
+from db.models import Resource, utcnow
+from knowledge.opendata import CAPABILITIES, RESOURCE_COLUMNS, RESOURCE_TYPES
+from knowledge.store import audit
+
+router = APIRouter(prefix="/resources", tags=["knowledge"])
+ResourceType = Literal[tuple(RESOURCE_TYPES)]  # type: ignore[valid-type]
+Capability = Literal[tuple(CAPABILITIES)]  # type: ignore[valid-type]
+
+
+class ResourceBody(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    type: ResourceType
+    municipality: str | None = Field(default=None, max_length=40)
+    address: str | None = Field(default=None, max_length=300)
+    latitude: float | None = Field(default=None, ge=-90, le=90)
+    longitude: float | None = Field(default=None, ge=-180, le=180)
+    phone: str | None = Field(default=None, max_length=40)
+    hours: str | None = Field(default=None, max_length=200)
+    around_the_clock: bool = False
+    capabilities: list[Capability] = Field(default_factory=list)
+    accepting_new: bool | None = None
+    notes: str | None = None
+    source: str = Field(default="staff", min_length=1, max_length=200)
+    sample: bool = False
+
+    @field_validator("phone")
+    @classmethod
+    def phone_digits(cls, value: str | None) -> str | None:
+        if value and not re.fullmatch(r"[0-9#*+()\- ]{2,40}", value):
+            raise ValueError("電話番号は数字とハイフンで書いてください")
+        return value
+
+
+class ResourcePatch(BaseModel):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    type: ResourceType | None = None
+    municipality: str | None = None
+    address: str | None = None
+    latitude: float | None = Field(default=None, ge=-90, le=90)
+    longitude: float | None = Field(default=None, ge=-180, le=180)
+    phone: str | None = None
+    hours: str | None = None
+    around_the_clock: bool | None = None
+    capabilities: list[Capability] | None = None
+    accepting_new: bool | None = None
+    notes: str | None = None
+    source: str | None = Field(default=None, min_length=1, max_length=200)
+    sample: bool | None = None
+
+
+class ResourceOut(ResourceBody):
+    id: str
+    active: bool
+    updated_at: datetime
+
+
+def _out(row: Resource) -> ResourceOut:
+    return ResourceOut(id=row.id, name=row.name, type=row.type, municipality=row.municipality, address=row.address,
+                       latitude=row.latitude, longitude=row.longitude, phone=row.phone, hours=row.hours,
+                       around_the_clock=row.around_the_clock, capabilities=list(row.capabilities),
+                       accepting_new=row.accepting_new, notes=row.notes, source=row.source, sample=row.sample,
+                       active=row.active, updated_at=row.updated_at)
+
+
+def _get(session: SessionDep, resource_id: str) -> Resource:
+    row = session.get(Resource, resource_id)
+    if row is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"事業所「{resource_id}」が見つかりません。")
+    return row
+
+
+@router.get("", response_model=list[ResourceOut], summary="Resources by type, municipality or words in the name")
+def list_resources(session: SessionDep, _: CurrentStaff, type: ResourceType | None = None,
+                   municipality: str | None = None, q: str | None = None, include_retired: bool = False,
+                   limit: Annotated[int, Query(ge=1, le=2000)] = 200) -> list[ResourceOut]:
+    query = select(Resource).order_by(Resource.id)
+    if not include_retired:
+        query = query.where(Resource.active)
+    if type:
+        query = query.where(Resource.type == type)
+    if municipality:
+        query = query.where(Resource.municipality == municipality)
+    if q:
+        query = query.where(or_(Resource.name.contains(q), Resource.address.contains(q)))
+    return [_out(r) for r in session.scalars(query.limit(limit))]
+
+
+@router.get("/export", summary="Active resources as CSV in the shape of knowledge/data/resources.csv (UTF-8, BOM)",
+            responses={200: {"content": {"text/csv": {}}}})
+def export_resources(session: SessionDep, _: KnowledgeStaff) -> Response:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(RESOURCE_COLUMNS)
+    for row in session.scalars(select(Resource).where(Resource.active).order_by(Resource.id)):
+        values = {**_out(row).model_dump(), "capabilities": " ".join(row.capabilities),
+                  "updated_at": row.updated_at.date().isoformat()}
+        writer.writerow(["" if values.get(c) is None else
+                         (str(values[c]).lower() if isinstance(values[c], bool) else values[c])
+                         for c in RESOURCE_COLUMNS])
+    return Response(("\ufeff" + out.getvalue()).encode("utf-8"), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": 'attachment; filename="resources.csv"'})
+
+
+@router.get("/{resource_id}", response_model=ResourceOut, summary="One resource")
+def get_resource(resource_id: str, session: SessionDep, _: CurrentStaff) -> ResourceOut:
+    return _out(_get(session, resource_id))
+
+
+@router.post("", response_model=ResourceOut, status_code=201, summary="Add a resource (coordinator, admin)")
+def create_resource(body: ResourceBody, session: SessionDep, staff: KnowledgeStaff) -> ResourceOut:
+    row = Resource(id="staff-" + uuid.uuid4().hex[:12], import_key=None, active=True, updated_at=utcnow(),
+                   **body.model_dump())
+    session.add(row)
+    session.flush()
+    audit(session, actor(staff), "resource.create", "resource", row.id)
+    session.commit()
+    return _out(row)
+
+
+@router.patch("/{resource_id}", response_model=ResourceOut, summary="Edit resource facts (coordinator, admin)")
+def update_resource(resource_id: str, body: ResourcePatch, session: SessionDep, staff: KnowledgeStaff) -> ResourceOut:
+    row = _get(session, resource_id)
+    changes = body.model_dump(exclude_unset=True)
+    if any(changes.get(k, "") is None for k in ("name", "type", "source", "around_the_clock", "capabilities",
+                                                "sample")):
+        field = next(k for k in ("name", "type", "source", "around_the_clock", "capabilities", "sample")
+                     if changes.get(k, "") is None)
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY,
+                            [{"loc": ["body", field], "msg": "null にはできません", "type": "value_error"}])
+    before = {k: getattr(row, k) for k in changes}
+    for key, value in changes.items():
+        setattr(row, key, value)
+    row.updated_at = utcnow()
+    audit(session, actor(staff), "resource.update", "resource", resource_id, {"before": before, "after": changes})
+    session.commit()
+    return _out(row)
+
+
+@router.post("/{resource_id}/retire", response_model=ResourceOut,
+             summary="Retire a resource: it no longer appears in answers")
+def retire_resource(resource_id: str, session: SessionDep, staff: KnowledgeStaff) -> ResourceOut:
+    row = _get(session, resource_id)
+    row.active, row.updated_at = False, utcnow()
+    audit(session, actor(staff), "resource.retire", "resource", resource_id)
+    session.commit()
+    return _out(row)

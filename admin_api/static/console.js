@@ -1,0 +1,16 @@
+// The live queue: re-fetch the table body every few seconds (no framework, no external code).
+(function () {
+  "use strict";
+  var body = document.getElementById("queue-rows");
+  if (!body) { return; }
+  function refresh() {
+    fetch(body.getAttribute("data-src"), { credentials: "same-origin" })
+      .then(function (response) {
+        if (response.status === 401) { window.location = "/admin/login"; return null; }
+        return response.ok ? response.text() : null;
+      })
+      .then(function (html) { if (html !== null) { body.innerHTML = html; } })
+      .catch(function () { /* offline for a moment: try again at the next tick */ });
+  }
+  window.setInterval(refresh, 5000);
+})();

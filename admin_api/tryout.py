@@ -1,0 +1,94 @@
+"""The try-out page (/try): chat as a resident through the same core, over adapters/web.py.
+
+Each browser gets an anonymous session id in an HttpOnly cookie; messages are stored as inbound
+events and processed by the pipeline like LINE's, and the page polls for the recorded replies.
+Setting `try_page_enabled` switches it off (404).
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+import uuid
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import HTMLResponse, JSONResponse
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+
+from admin_api.console import templates
+from db.models import Contact, Conversation, Message, OutboxMessage
+from zaitaku_desk.pipeline import store_events
+
+COOKIE = "zd_try"
+WHO = {"contact": "あなた", "bot": "ボット", "staff": "スタッフ", "system": "お知らせ"}
+
+
+class TryMessage(BaseModel):
+    text: str | None = Field(default=None, min_length=1, max_length=5000)
+    postback: str | None = Field(default=None, min_length=1, max_length=300)
+
+
+def build_tryout(runtime: Any) -> APIRouter:
+    router = APIRouter(prefix="/try", tags=["try"], include_in_schema=False)
+
+    def enabled() -> None:
+        if not runtime.settings.try_page_enabled:
+            raise HTTPException(404, "お試しページは無効です。")
+
+    def session_of(request: Request) -> str | None:
+        value = request.cookies.get(COOKIE)
+        return value if value and value.startswith("try-") and len(value) < 80 else None
+
+    @router.get("")
+    async def page(request: Request) -> HTMLResponse:
+        enabled()
+        html = templates.get_template("try.html").render(hub_name=runtime.settings.hub_name)
+        response = HTMLResponse(html)
+        response.headers["Content-Security-Policy"] = "default-src 'self'; frame-ancestors 'none'"
+        if session_of(request) is None:
+            response.set_cookie(COOKIE, "try-" + secrets.token_urlsafe(18), httponly=True, samesite="strict",
+                                path="/try")
+        return response
+
+    @router.post("/messages", status_code=202)
+    async def send(request: Request, body: TryMessage) -> dict[str, str]:
+        enabled()
+        session = session_of(request)
+        if session is None:
+            raise HTTPException(400, "お試しページを読み込み直してください。")
+        if (body.text is None) == (body.postback is None):
+            raise HTTPException(422, [{"loc": ["body", "text"], "msg": "text か postback のどちらか一方",
+                                       "type": "value_error"}])
+        raw = {"session": session, "kind": "text" if body.text is not None else "postback",
+               "text": body.text, "postback": body.postback, "at": time.time()}
+        await runtime.run_db(store_events, runtime.db, "web", [(uuid.uuid4().hex, raw)])
+        runtime.wake()
+        return {"status": "accepted"}
+
+    @router.get("/messages")
+    async def read(request: Request) -> JSONResponse:
+        enabled()
+        session = session_of(request)
+        if session is None:
+            return JSONResponse({"messages": [], "quick_replies": []})
+
+        def load() -> dict[str, Any]:
+            with runtime.db.session() as db:
+                ids = select(Conversation.id).join(Contact, Contact.id == Conversation.contact_id).where(
+                    Contact.channel == "web", Contact.external_id == session)
+                rows = db.scalars(select(Message).where(Message.conversation_id.in_(ids),
+                                                        Message.direction != "internal")
+                                  .order_by(Message.created_at, Message.id)).all()
+                last = db.scalars(select(OutboxMessage).where(OutboxMessage.channel == "web",
+                                                              OutboxMessage.target == session)
+                                  .order_by(OutboxMessage.id.desc())).first()
+                return {"messages": [{"id": m.id, "who": WHO.get(m.sender_kind, m.sender_kind),
+                                      "mine": m.direction == "in", "text": m.text or ""} for m in rows
+                                     if m.kind in ("text", "postback") or m.direction == "out"],
+                        "quick_replies": (last.payload.get("quick_replies") or []) if last else []}
+
+        return JSONResponse(await runtime.run_db(load), headers={"Cache-Control": "no-store"})
+
+    return router

@@ -1,0 +1,95 @@
+"""The console and the try-out page in a real browser (Debian chromium through Playwright).
+
+Needs `apt-get install -y chromium` (never a downloaded browser). Resident text must stay text: a
+script or onerror attribute in it never runs (any dialog would be recorded and fail the test).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from db.session import Database
+from tests.admin_api.conftest import Member, conversation_of, handed_off
+from tests.fakes.line_platform import FakeLinePlatform
+from tests.support import DeskServer, line_body, new_user, wait_until
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync"]
+XSS = '<img src=x onerror="alert(1)"><script>alert(2)</script>'
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(locale="ja-JP")
+    page = context.new_page()
+    page.dialogs = []  # type: ignore[attr-defined]
+    page.on("dialog", lambda dialog: (page.dialogs.append(dialog.message), dialog.dismiss()))  # type: ignore[attr-defined]
+    yield page
+    context.close()
+
+
+def login(page: Page, desk: DeskServer, member: Member) -> None:
+    page.goto(f"{desk.url}/admin/login")
+    page.fill("#token", member.token)
+    page.click("button[type=submit]")
+    expect(page.locator("h1")).to_have_text("相談一覧")
+
+
+def test_staff_log_in_see_emergencies_and_reply_without_running_resident_html(
+        desk: DeskServer, database: Database, staff: dict[str, Member], line: FakeLinePlatform, page: Page,
+        tmp_path: Path) -> None:
+    user = new_user()
+    desk.post_line(line_body("message-text", user=user, text="人と話したい"))
+    desk.post_line(line_body("message-text", user=user, text=XSS))
+    conversation = wait_until(lambda: (c := conversation_of(database, user)) and c.status == "waiting" and c, timeout=8)
+    _, emergency = handed_off(desk, database, "父が息をしていない")
+
+    login(page, desk, staff["nurse"])
+    expect(page.locator(f'tr[data-id="{emergency}"]')).to_have_class("emergency")
+    # The picture of the queue in README (docs/console-queue.png) is this screen: ZD_SCREENSHOT_DIR=docs.
+    shot = Path(os.environ.get("ZD_SCREENSHOT_DIR") or tmp_path) / "console-queue.png"
+    page.screenshot(path=str(shot), full_page=True)
+    assert shot.stat().st_size > 10_000
+    page.click(f'a[href="/admin/conversations/{conversation.id}"]')
+    expect(page.locator(".messages")).to_contain_text(XSS)
+    assert page.locator(".messages img").count() == 0
+    page.click("button[value=claim]")
+    expect(page.locator("#status")).to_contain_text("担当者対応中")
+    page.fill("#reply", "ブラウザからの返信です")
+    page.click("text=返信を送る")
+    expect(page.locator(".done")).to_contain_text("返信を送信しました")
+    wait_until(lambda: any("ブラウザからの返信です" in t for t in line.texts()), timeout=8)
+    assert page.dialogs == []  # type: ignore[attr-defined]
+
+
+def test_the_queue_updates_itself(desk: DeskServer, database: Database, staff: dict[str, Member],
+                                  line: FakeLinePlatform, page: Page) -> None:
+    login(page, desk, staff["msw"])
+    _, conversation_id = handed_off(desk, database)
+    expect(page.locator(f'tr[data-id="{conversation_id}"]')).to_be_visible(timeout=12_000)
+
+
+def test_the_try_page_answers_in_the_browser(desk: DeskServer, page: Page) -> None:
+    page.goto(f"{desk.url}/try")
+    page.fill("#try-text", "人と話したい")
+    page.click("#try-form button")
+    expect(page.locator("#try-messages")).to_contain_text("おつなぎします", timeout=10_000)
+    page.fill("#try-text", XSS)
+    page.click("#try-form button")
+    expect(page.locator("#try-messages")).to_contain_text(XSS, timeout=10_000)
+    assert page.locator("#try-messages img").count() == 0
+    assert page.dialogs == []  # type: ignore[attr-defined]

@@ -1,0 +1,172 @@
+"""The queue and the staff acts: claim (with a race), reply through the outbox to LINE, notes, resolve,
+return to bot and reassign."""
+
+from __future__ import annotations
+
+import threading
+
+from sqlalchemy import select
+
+from db.models import AuditLog, Conversation
+from db.session import Database
+from tests.admin_api.conftest import Api, Member, field_errors, handed_off
+from tests.fakes.line_platform import FakeLinePlatform
+from tests.support import DeskServer, wait_until
+
+
+def _pushes_to(line: FakeLinePlatform, user: str) -> list[str]:
+    return [m.get("text", "") for d in line.delivered if d.kind == "push" and d.to == user for m in d.messages]
+
+
+def _actions(db: Database, conversation_id: int) -> list[str]:
+    with db.session() as session:
+        return list(session.scalars(select(AuditLog.action).where(
+            AuditLog.target_type == "conversation", AuditLog.target_id == str(conversation_id)).order_by(AuditLog.id)))
+
+
+def test_every_queue_and_conversation_route_needs_a_token(api: Api) -> None:
+    for method, path in (("GET", "/queue"), ("GET", "/conversations/1"), ("POST", "/conversations/1/claim"),
+                         ("POST", "/conversations/1/reply"), ("POST", "/conversations/1/notes"),
+                         ("POST", "/conversations/1/resolve"), ("POST", "/conversations/1/return"),
+                         ("POST", "/conversations/1/reassign")):
+        assert api.request(method, path).status_code == 401, path
+
+
+def test_the_queue_shows_hand_offs_with_both_status_words_and_waiting_time(
+        desk: DeskServer, database: Database, api: Api, staff: dict[str, Member], line: FakeLinePlatform) -> None:
+    _, normal = handed_off(desk, database)
+    _, emergency = handed_off(desk, database, "父が息をしていない")
+    queue = api.get("/queue", staff["msw"]).json()
+    by_id = {item["id"]: item for item in queue}
+    assert by_id[normal]["status"] == "waiting"
+    assert (by_id[normal]["status_label"], by_id[normal]["helpdesk_status"]) == ("対応待ち", "pending")
+    assert by_id[normal]["waiting_seconds"] >= 0
+    assert queue[0]["urgency"] == "emergency"  # emergencies first
+    only_emergencies = api.get("/queue", staff["msw"], params={"urgency": "emergency"}).json()
+    assert emergency in {i["id"] for i in only_emergencies} and normal not in {i["id"] for i in only_emergencies}
+    nurse_queue = api.get("/queue", staff["msw"], params={"role": "nurse"}).json()
+    assert all(i["needed_role"] == "nurse" for i in nurse_queue) and emergency in {i["id"] for i in nurse_queue}
+    assert normal not in {i["id"] for i in api.get("/queue", staff["msw"], params={"status": "bot"}).json()}
+    assert "status" in field_errors(api.get("/queue", staff["msw"], params={"status": "open"}))
+    assert "urgency" in field_errors(api.get("/queue", staff["msw"], params={"urgency": "high"}))
+
+
+def test_two_staff_claiming_at_once_leave_one_owner(desk: DeskServer, database: Database, api: Api,
+                                                    staff: dict[str, Member], line: FakeLinePlatform) -> None:
+    for _round in range(3):
+        _, conversation_id = handed_off(desk, database)
+        barrier = threading.Barrier(2)
+        results: dict[str, int] = {}
+
+        def take(role: str, cid: int = conversation_id, barrier: threading.Barrier = barrier,
+                 results: dict[str, int] = results) -> None:
+            barrier.wait()
+            results[role] = api.post(f"/conversations/{cid}/claim", staff[role]).status_code
+
+        threads = [threading.Thread(target=take, args=(role,)) for role in ("nurse", "msw")]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert sorted(results.values()) == [200, 409]
+        winner = next(role for role, code in results.items() if code == 200)
+        with database.session() as session:
+            conversation = session.get(Conversation, conversation_id)
+            assert (conversation.status, conversation.assignee_id) == ("human", staff[winner].id)
+        assert _actions(database, conversation_id).count("conversation.claim") == 1
+
+
+def test_the_owner_replies_and_the_resident_gets_it_on_line(desk: DeskServer, database: Database, api: Api,
+                                                            staff: dict[str, Member], line: FakeLinePlatform) -> None:
+    user, conversation_id = handed_off(desk, database)
+    nurse, msw = staff["nurse"], staff["msw"]
+    not_owner = api.post(f"/conversations/{conversation_id}/reply", nurse, json={"text": "こんにちは"})
+    assert not_owner.status_code == 409 and "対応する" in not_owner.json()["detail"]
+    claimed = api.post(f"/conversations/{conversation_id}/claim", nurse)
+    assert claimed.status_code == 200 and claimed.json()["status"] == "human"
+    again = api.post(f"/conversations/{conversation_id}/claim", nurse).json()
+    assert again["changed"] is False
+    assert api.post(f"/conversations/{conversation_id}/claim", msw).status_code == 409
+    assert api.post(f"/conversations/{conversation_id}/reply", msw, json={"text": "横から"}).status_code == 409
+    response = api.post(f"/conversations/{conversation_id}/reply", nurse, json={"text": "看護師の佐藤です。状況を教えてください。"})
+    assert response.status_code == 202
+    pushed = wait_until(lambda: [t for t in _pushes_to(line, user) if "状況を教えてください" in t], timeout=8)
+    assert "佐藤 花子" in pushed[0] and "看護師" in pushed[0]
+    assert not [t for t in _pushes_to(line, user) if "横から" in t]
+    detail = api.get(f"/conversations/{conversation_id}", msw).json()
+    assert detail["first_staff_response_at"] is not None
+    assert any(line_["sender_kind"] == "staff" and line_["direction"] == "out" for line_ in detail["transcript"])
+    assert "conversation.reply" in _actions(database, conversation_id)
+
+
+def test_an_invalid_reply_or_note_names_the_field(desk: DeskServer, database: Database, api: Api,
+                                                  staff: dict[str, Member], line: FakeLinePlatform) -> None:
+    _, conversation_id = handed_off(desk, database)
+    nurse = staff["nurse"]
+    assert field_errors(api.post(f"/conversations/{conversation_id}/reply", nurse, json={"text": ""})) == ["text"]
+    assert field_errors(api.post(f"/conversations/{conversation_id}/reply", nurse, json={"text": "  "})) == ["text"]
+    assert field_errors(api.post(f"/conversations/{conversation_id}/notes", nurse, json={})) == ["text"]
+    assert field_errors(api.post(f"/conversations/{conversation_id}/notes", nurse,
+                                 json={"text": "あ" * 5001})) == ["text"]
+    assert field_errors(api.post(f"/conversations/{conversation_id}/reassign", nurse,
+                                 json={"staff_id": "someone"})) == ["staff_id"]
+    assert field_errors(api.post(f"/conversations/{conversation_id}/reassign", nurse,
+                                 json={"staff_id": 999999})) == ["staff_id"]
+    assert api.get("/conversations/999999", nurse).status_code == 404
+    assert api.post("/conversations/999999/claim", nurse).status_code == 404
+
+
+def test_a_private_note_stays_with_staff(desk: DeskServer, database: Database, api: Api,
+                                         staff: dict[str, Member], line: FakeLinePlatform) -> None:
+    user, conversation_id = handed_off(desk, database)
+    line.wait_for_deliveries(1)
+    before = len(line.delivered)
+    response = api.post(f"/conversations/{conversation_id}/notes", staff["msw"],
+                        json={"text": "<b>家族</b>は同居。ケアマネ未定。"})
+    assert response.status_code == 201
+    notes = [m for m in api.get(f"/conversations/{conversation_id}", staff["nurse"]).json()["transcript"]
+             if m["kind"] == "note"]
+    assert notes[0]["text"] == "<b>家族</b>は同居。ケアマネ未定。" and notes[0]["direction"] == "internal"
+    assert notes[0]["staff_id"] == staff["msw"].id
+    assert len(line.delivered) == before and not _pushes_to(line, user)
+    assert "conversation.note" in _actions(database, conversation_id)
+
+
+def test_resolve_asks_the_satisfaction_question_and_return_gives_it_to_the_bot(
+        desk: DeskServer, database: Database, api: Api, staff: dict[str, Member], line: FakeLinePlatform) -> None:
+    user, resolved_id = handed_off(desk, database)
+    assert api.post(f"/conversations/{resolved_id}/claim", staff["nurse"]).status_code == 200
+    response = api.post(f"/conversations/{resolved_id}/resolve", staff["nurse"])
+    assert response.status_code == 200 and response.json()["status"] == "resolved"
+    wait_until(lambda: [t for t in _pushes_to(line, user) if "ご相談は役に立ちましたか" in t], timeout=8)
+    again = api.post(f"/conversations/{resolved_id}/resolve", staff["nurse"])
+    assert again.status_code == 409
+    assert api.post(f"/conversations/{resolved_id}/claim", staff["msw"]).status_code == 409
+
+    _, returned_id = handed_off(desk, database)
+    assert api.post(f"/conversations/{returned_id}/claim", staff["msw"]).status_code == 200
+    back = api.post(f"/conversations/{returned_id}/return", staff["msw"])
+    assert back.status_code == 200 and back.json()["status"] == "bot"
+    with database.session() as session:
+        conversation = session.get(Conversation, returned_id)
+        assert (conversation.status, conversation.assignee_id) == ("bot", None)
+    assert api.post(f"/conversations/{returned_id}/return", staff["msw"]).status_code == 409
+    assert _actions(database, returned_id) == ["conversation.claim", "conversation.return_to_bot"]
+
+
+def test_reassign_makes_another_staff_member_the_owner(desk: DeskServer, database: Database, api: Api,
+                                                       staff: dict[str, Member], line: FakeLinePlatform) -> None:
+    user, conversation_id = handed_off(desk, database)
+    assert api.post(f"/conversations/{conversation_id}/claim", staff["nurse"]).status_code == 200
+    response = api.post(f"/conversations/{conversation_id}/reassign", staff["coordinator"],
+                        json={"staff_id": staff["msw"].id})
+    assert response.status_code == 200 and "鈴木 一郎" in response.json()["message"]
+    with database.session() as session:
+        assert session.get(Conversation, conversation_id).assignee_id == staff["msw"].id
+    assert api.post(f"/conversations/{conversation_id}/reply", staff["nurse"], json={"text": "前任"}).status_code == 409
+    assert api.post(f"/conversations/{conversation_id}/reply", staff["msw"],
+                    json={"text": "MSWの鈴木が引き継ぎました。"}).status_code == 202
+    wait_until(lambda: [t for t in _pushes_to(line, user) if "引き継ぎました" in t], timeout=8)
+    mine = api.get("/queue", staff["msw"], params={"mine": "true"}).json()
+    assert conversation_id in {i["id"] for i in mine}
+    assert "conversation.reassign" in _actions(database, conversation_id)

@@ -1,0 +1,49 @@
+"""The try-out page: chat as a resident through the same core, and staff reach it like any channel."""
+
+from __future__ import annotations
+
+from contextlib import closing
+
+import httpx
+
+from db.session import Database
+from tests.admin_api.conftest import Api, Member
+from tests.fakes.line_platform import FakeLinePlatform
+from tests.support import DeskServer, wait_until
+
+
+def _texts(client: httpx.Client) -> list[str]:
+    return [m["text"] for m in client.get("/try/messages").json()["messages"]]
+
+
+def test_a_visitor_chats_with_the_bot_and_then_with_staff(desk: DeskServer, database: Database, api: Api,
+                                                          staff: dict[str, Member]) -> None:
+    with closing(httpx.Client(base_url=desk.url, timeout=10.0)) as client:
+        page = client.get("/try")
+        assert page.status_code == 200 and "try.js" in page.text
+        assert "httponly" in page.headers["set-cookie"].lower()
+        assert "textContent" in client.get("/admin/static/try.js").text
+        assert client.post("/try/messages", json={"text": ""}).status_code == 422
+        assert client.post("/try/messages", json={}).status_code == 422
+        assert client.post("/try/messages", json={"text": "人と話したい"}).status_code == 202
+        wait_until(lambda: any("おつなぎします" in t for t in _texts(client)), timeout=8)
+        queue = api.get("/queue", staff["nurse"]).json()
+        web = [i for i in queue if i["channel"] == "web"]
+        assert web and web[0]["status"] == "waiting"
+        conversation_id = web[0]["id"]
+        assert api.post(f"/conversations/{conversation_id}/claim", staff["nurse"]).status_code == 200
+        assert api.post(f"/conversations/{conversation_id}/reply", staff["nurse"],
+                        json={"text": "お試しページへの返信です"}).status_code == 202
+        wait_until(lambda: "お試しページへの返信です" in _texts(client), timeout=8)
+    with closing(httpx.Client(base_url=desk.url, timeout=10.0)) as stranger:
+        assert stranger.get("/try/messages").json()["messages"] == []
+        assert stranger.post("/try/messages", json={"text": "こんにちは"}).status_code == 400
+
+
+def test_the_page_can_be_switched_off(database_url: str, database: Database, fake_line: FakeLinePlatform) -> None:
+    server = DeskServer(database_url, fake_line.url, TRY_PAGE_ENABLED="false").start()
+    try:
+        assert httpx.get(f"{server.url}/try", timeout=10).status_code == 404
+        assert httpx.post(f"{server.url}/try/messages", json={"text": "x"}, timeout=10).status_code == 404
+    finally:
+        server.stop()
