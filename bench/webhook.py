@@ -28,8 +28,8 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.fakes.line_platform import FakeLinePlatform  # noqa: E402
-from tests.support import DeskServer, line_body, line_signature, new_user  # noqa: E402
+from tests.fakes.line_platform import FakeLinePlatform
+from tests.support import DeskServer, line_body, line_signature, new_user
 
 POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
 

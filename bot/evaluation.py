@@ -1,12 +1,20 @@
-"""Routing evaluation: the figures SPEC.md sets as quality bars, from predictions and expectations."""
+"""Routing evaluation: the figures SPEC.md sets as quality bars, from predictions and expectations,
+and the two baselines SPEC.md asks to report beside them."""
 
 from __future__ import annotations
 
 import json
+import math
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from rapidfuzz import fuzz, process
+
+from bot.normalize import canonical
+from knowledge.faq import FaqItem
 
 TARGETS = {
     "route_accuracy": 0.92, "route_accuracy_lenient": None, "faq_top1": 0.90, "faq_top3": 0.97, "faq_mrr": None,
@@ -102,16 +110,95 @@ def _route_matches(expect: dict[str, Any], pred: dict[str, Any]) -> bool:
 def table(columns: dict[str, dict[str, float | None]]) -> str:
     """Metrics as rows, systems as columns, with the target beside them."""
     names = list(columns)
-    lines = [f"{'metric':<32}{'target':>8}" + "".join(f"{n:>16}" for n in names)]
+    width = max([16, *(len(n) + 2 for n in names)])
+    lines = [f"{'metric':<32}{'target':>8}" + "".join(f"{n:>{width}}" for n in names)]
     for key, label in LABELS.items():
         target = TARGETS[key]
         row = f"{label:<32}{('≥' + format(target, '.2f')) if target is not None else '-':>8}"
         for name in names:
             value = columns[name].get(key)
-            row += f"{'-' if value is None else format(value, '.3f'):>16}"
+            row += f"{'-' if value is None else format(value, '.3f'):>{width}}"
         lines.append(row)
     return "\n".join(lines)
 
 
+def missed_targets(figures: dict[str, float | None]) -> list[str]:
+    """The labels of the targets these figures do not meet (a figure with no cases is not a miss)."""
+    missed = []
+    for key, target in TARGETS.items():
+        value = figures.get(key)
+        if target is not None and value is not None and value < target:
+            missed.append(LABELS[key])
+    return missed
+
+
 def predict_all(predict: Callable[[str], dict[str, Any]], cases: Iterable[Case]) -> list[dict[str, Any]]:
     return [predict(case.text) for case in cases]
+
+
+# ------------------------------------------------------------------------------------------------
+# Baselines: FAQ retrieval only, so every message is routed "faq" with the best entry
+# ------------------------------------------------------------------------------------------------
+
+
+def _faq_only(text: str, faq_id: str | None, top: list[str]) -> dict[str, Any]:
+    return {"text": text, "route": "faq", "faq_id": faq_id, "top": top[:5], "role": None, "resource": None}
+
+
+class RapidfuzzBaseline:
+    """Plain rapidfuzz: `process.extractOne` with WRatio over the FAQ questions, the message as typed
+    (the top list from `process.extract`)."""
+
+    name = "rapidfuzz WRatio"
+
+    def __init__(self, items: Sequence[FaqItem]) -> None:
+        self._ids = [item.id for item in items]
+        self._questions = [item.question for item in items]
+
+    def predict(self, text: str) -> dict[str, Any]:
+        best = process.extractOne(text, self._questions, scorer=fuzz.WRatio)
+        ranked = process.extract(text, self._questions, scorer=fuzz.WRatio, limit=5)
+        return _faq_only(text, self._ids[best[2]] if best else None,
+                         [self._ids[index] for _question, _score, index in ranked])
+
+
+class BigramBm25Baseline:
+    """Okapi BM25 (k1 1.2, b 0.75) over the character bigrams of every question and paraphrase, each a
+    document; an entry scores as its best document. Text in `canonical` form (NFKC, kana folded)."""
+
+    name = "bigram BM25"
+
+    def __init__(self, items: Sequence[FaqItem], k1: float = 1.2, b: float = 0.75) -> None:
+        self._owner: list[str] = []
+        documents: list[Counter[str]] = []
+        for item in items:
+            for text in (item.question, *item.paraphrases):
+                documents.append(Counter(_bigrams(text)))
+                self._owner.append(item.id)
+        lengths = [sum(doc.values()) for doc in documents]
+        average = sum(lengths) / max(len(lengths), 1)
+        frequency = Counter(term for doc in documents for term in doc)
+        n = len(documents)
+        self._postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
+        for number, (doc, length) in enumerate(zip(documents, lengths, strict=True)):
+            norm = k1 * (1 - b + b * length / max(average, 1e-9))
+            for term, tf in doc.items():
+                idf = math.log1p((n - frequency[term] + 0.5) / (frequency[term] + 0.5))
+                self._postings[term].append((number, idf * tf * (k1 + 1) / (tf + norm)))
+
+    def predict(self, text: str) -> dict[str, Any]:
+        scores: dict[int, float] = defaultdict(float)
+        for term in set(_bigrams(text)):
+            for number, weight in self._postings.get(term, ()):
+                scores[number] += weight
+        best: dict[str, float] = {}
+        for number, value in scores.items():
+            owner = self._owner[number]
+            best[owner] = max(best.get(owner, 0.0), value)
+        top = [owner for owner, _ in sorted(best.items(), key=lambda kv: -kv[1])[:5]]
+        return _faq_only(text, top[0] if top else None, top)
+
+
+def _bigrams(text: str) -> list[str]:
+    t = "".join(canonical(text).split())
+    return [t[i:i + 2] for i in range(len(t) - 1)] or ([t] if t else [])

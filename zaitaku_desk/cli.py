@@ -107,17 +107,36 @@ def _route(args: argparse.Namespace) -> int:
 
 
 def _eval(args: argparse.Namespace) -> int:
-    from bot.evaluation import predict_all, read_cases, score, table
+    import time
+
+    from bot.evaluation import (
+        BigramBm25Baseline,
+        RapidfuzzBaseline,
+        missed_targets,
+        predict_all,
+        read_cases,
+        score,
+        table,
+    )
+    from knowledge.faq import load_faq
 
     cases = read_cases(args.file)
     router = _offline_router()
+    started = time.perf_counter()
     predictions = predict_all(lambda text: router.decide(text).prediction(text), cases)
+    per_message_ms = (time.perf_counter() - started) * 1000 / max(len(cases), 1)
     if args.predictions:
         args.predictions.write_text("".join(json.dumps(p, ensure_ascii=False) + "\n" for p in predictions),
                                     encoding="utf-8")
     columns = {"zaitaku-desk": score(cases, predictions)}
-    print(f"{args.file} ({len(cases)} messages)\n")
+    items = load_faq()
+    for baseline in (RapidfuzzBaseline(items), BigramBm25Baseline(items)):
+        columns[baseline.name] = score(cases, predict_all(baseline.predict, cases))
+    print(f"{args.file} ({len(cases)} messages; zaitaku-desk {per_message_ms:.2f} ms per message)\n")
     print(table(columns))
+    missed = missed_targets(columns["zaitaku-desk"])
+    print("\nbaselines route every message to the FAQ (their emergency, hand-off and resource figures follow)")
+    print("zaitaku-desk: all targets met" if not missed else f"zaitaku-desk: targets missed: {', '.join(missed)}")
     return 0
 
 
