@@ -20,6 +20,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.base import Envelope, OutboxRow, SendResult, StaffMessage
 from bot.messages import Inbound, Reply, ResourceCard
+from db.models import Conversation
 from zaitaku_desk import handoff
 
 log = logging.getLogger(__name__)
@@ -133,8 +134,6 @@ class SlackChannel:
                                           blocks=staff_blocks(summary, None))
 
     def _thread(self, conversation_id: int) -> tuple[str, str] | None:
-        from db.models import Conversation
-
         with self.db.session() as session:
             conversation = session.get(Conversation, conversation_id)
             if conversation and conversation.staff_thread_channel and conversation.staff_thread_ts:
@@ -142,8 +141,6 @@ class SlackChannel:
         return None
 
     def _link_thread(self, conversation_id: int, channel: str, ts: str) -> None:
-        from db.models import Conversation
-
         with self.db.session() as session:
             conversation = session.get(Conversation, conversation_id)
             if conversation is not None:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from bot.resource_query import ResourceQuery
 from sqlalchemy import select
 
 from bot.messages import ResourceCard
+from bot.resource_query import ResourceQuery
 from db.models import Resource, Vacancy
 from db.session import Database
 from knowledge.opendata import CAPABILITIES, RESOURCE_TYPES
@@ -45,7 +45,7 @@ class ResourceSearcher:
 
 
 def heading(query: ResourceQuery, near: tuple[float, float] | None) -> str:
-    place = "お近く" if near else (query.municipality or "須高地域")
+    place = "お近く" if near else (query.municipality or "地域")
     kind = RESOURCE_TYPES.get(query.type or "", "医療・介護の事業所")
     caps = "・".join(CAPABILITIES.get(c, c) for c in query.capabilities)
     return f"{place}の{kind}" + (f"（{caps}）" if caps else "") + ("の空き状況" if query.wants_vacancy else "")

@@ -249,18 +249,9 @@ class Pipeline:
         return conversation
 
 
-def pending_events(db: Database) -> int:
-    with db.session() as session:
-        return len(session.scalars(select(InboundEvent.id).where(InboundEvent.processed_at.is_(None))).all())
-
-
 def _payload_of(inbound: Any) -> dict[str, Any] | None:
     if inbound.kind == "location":
         return {"latitude": inbound.latitude, "longitude": inbound.longitude}
     if inbound.kind == "postback":
         return {"data": inbound.postback}
     return None
-
-
-
-
