@@ -9,6 +9,7 @@ once by event_id and processed after the acknowledgement, like LINE's.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import re
 from collections.abc import Callable
@@ -157,6 +158,10 @@ def reply_blocks(reply: Reply) -> list[dict[str, Any]]:
     blocks.extend(card_block(card) for card in reply.cards)
     if any(card.sample for card in reply.cards):
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": "⚠️ サンプルデータ（架空の事業所）です。実在しません。"}]})
+    if reply.more is not None:
+        blocks.append({"type": "actions", "elements": [{
+            "type": "button", "action_id": "resources_more", "text": {"type": "plain_text", "text": "もっと見る"},
+            "value": json.dumps({"text": reply.more.text[:1500], "offset": reply.more.offset}, ensure_ascii=False)}]})
     picks = [q for q in reply.quick_replies if q.data and q.data.startswith("action=faq&")]
     if picks:
         blocks.append({"type": "actions", "elements": [
@@ -213,6 +218,7 @@ def help_blocks(command: str) -> list[dict[str, Any]]:
         f"• 事業所をさがす: `{command} 須坂 訪看 人工呼吸器`、`{command} 小布施町 ショート 空き`、`{command} 在支診 看取り 高山村`\n"
         f"• 制度や実務の質問: `{command} 退院前カンファレンスの進め方は？`\n"
         f"• 空床の更新（登録スタッフのみ）: `{command} 空き <事業所ID> <空床数>`\n"
+        f"• 事業所情報の更新（登録スタッフのみ）: `{command} 更新 <事業所ID> <電話|時間|備考|受入> <値>`\n"
         "相談の引き継ぎは、このアプリへのDMか @メンションでどうぞ。")]
 
 
@@ -268,8 +274,8 @@ def build_bolt(runtime: Any, channel: SlackChannel) -> AsyncApp:
         if not text or text in ("help", "ヘルプ", "使い方"):
             await ack(blocks=help_blocks(settings.slack_command), text="使い方")
             return
-        if text.startswith(("空き ", "空き　", "vacancy ")):
-            message = await run_db(runtime.update_vacancy_from_slack, command.get("user_id", ""), text)
+        if text.startswith(("空き ", "空き　", "更新 ", "更新　")):
+            message = await run_db(runtime.update_from_slack, command.get("user_id", ""), text)
             await ack(text=message)
             return
         replies = await run_db(runtime.desk.answer_professional, text)
@@ -299,6 +305,19 @@ def build_bolt(runtime: Any, channel: SlackChannel) -> AsyncApp:
 
     for action_id in ACTIONS:
         app.action(action_id)(on_button)
+
+    @app.action("resources_more")
+    async def on_more(ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
+        await ack()
+        after_ack(send_more(body, action))
+
+    async def send_more(body: dict[str, Any], action: dict[str, Any]) -> None:
+        page = json.loads(action.get("value") or "{}")
+        replies = await run_db(runtime.desk.answer_professional, str(page.get("text", "")), int(page.get("offset", 0)))
+        payload = channel.render(replies)[0]
+        await channel.client.chat_postEphemeral(channel=body.get("channel", {}).get("id", ""),
+                                                user=body.get("user", {}).get("id", ""),
+                                                text=payload["text"], blocks=payload["blocks"])
 
     @app.action(re.compile(r"^faq_pick_\d+$"))
     async def on_faq_pick(ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:

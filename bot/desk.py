@@ -27,8 +27,16 @@ _KIND_LABELS = {"sticker": "スタンプ", "image": "画像", "video": "動画",
 
 class ResourceSearch(Protocol):
     def __call__(self, query: ResourceQuery, near: tuple[float, float] | None = None,
-                 limit: int = 5) -> tuple[str, list[ResourceCard]]:
-        """(heading, cards)."""
+                 limit: int = 5, offset: int = 0) -> tuple[str, list[ResourceCard]]:
+        """(heading, cards): at most `limit` cards, best first, after skipping `offset`."""
+
+
+@dataclass(frozen=True)
+class MorePage:
+    """Where the next page of a resource search starts."""
+
+    text: str
+    offset: int
 
 
 @dataclass(frozen=True)
@@ -63,14 +71,18 @@ class Desk:
     def decide(self, text: str) -> Decision:
         return self.router.decide(text)
 
-    def answer_professional(self, text: str) -> list[replies.Reply]:
-        """A one-shot answer for a search box (Slack's slash command): no conversation, no hand-off."""
+    def answer_professional(self, text: str, offset: int = 0, page: int = 5) -> list[replies.Reply]:
+        """A one-shot answer for a search box (Slack's slash command): no conversation, no hand-off.
+
+        Resource results come `page` at a time; `offset` skips the ones already shown.
+        """
         decision = self.router.decide(text)
         if decision.route == "emergency":
             return [replies.emergency()]
         if decision.route == "resource" and decision.resource:
-            heading, cards = self.search(decision.resource)
-            return [replies.resources(heading, cards, decision.resource.wants_vacancy)]
+            heading, cards = self.search(decision.resource, limit=page + 1, offset=offset)
+            more = MorePage(text, offset + page) if len(cards) > page else None
+            return [replies.resources(heading, cards[:page], decision.resource.wants_vacancy, more=more)]
         if decision.route == "faq" and decision.faq_id:
             if decision.band == "answer":
                 return self.answer_faq(decision.faq_id)

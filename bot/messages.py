@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 InboundKind = Literal[
     "text", "location", "sticker", "image", "video", "audio", "file", "postback",
@@ -54,6 +54,7 @@ class Reply:
     quick_replies: tuple[QuickReply, ...] = ()
     cards: tuple[ResourceCard, ...] = ()
     urgent: bool = False  # the 119 instruction: goes out even while a person owns the conversation
+    more: Any = None  # where a longer list continues (bot.desk.MorePage), for channels that can page
 
 
 @dataclass

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from bot.messages import QuickReply, Reply, ResourceCard
 
@@ -86,7 +87,7 @@ def feedback_sorry() -> str:
     return "お役に立てず申し訳ありません。"
 
 
-def resources(heading: str, cards: Sequence[ResourceCard], vacancy_wanted: bool) -> Reply:
+def resources(heading: str, cards: Sequence[ResourceCard], vacancy_wanted: bool, more: Any = None) -> Reply:
     if not cards:
         return Reply(f"{heading}：条件に合う事業所が見つかりませんでした。条件を減らすか、担当者にご相談ください。",
                      quick_replies=(ASK_PERSON,))
@@ -97,7 +98,7 @@ def resources(heading: str, cards: Sequence[ResourceCard], vacancy_wanted: bool)
         lines.append(SAMPLE_NOTICE)
     if vacancy_wanted:
         lines.append("空き状況は各事業所の報告時点のものです。利用の前に必ずご確認ください。")
-    return Reply("\n\n".join(lines), cards=tuple(cards))
+    return Reply("\n\n".join(lines), cards=tuple(cards), more=more)
 
 
 def card_text(card: ResourceCard) -> str:

@@ -21,11 +21,11 @@ class ResourceSearcher:
         self.db = db
 
     def __call__(self, query: ResourceQuery, near: tuple[float, float] | None = None,
-                 limit: int = 5) -> tuple[str, list[ResourceCard]]:
-        return heading(query, near), self.find(query, near, limit)
+                 limit: int = 5, offset: int = 0) -> tuple[str, list[ResourceCard]]:
+        return heading(query, near), self.find(query, near, limit, offset)
 
     def find(self, query: ResourceQuery, near: tuple[float, float] | None = None,
-             limit: int = 5) -> list[ResourceCard]:
+             limit: int = 5, offset: int = 0) -> list[ResourceCard]:
         statement = select(Resource, Vacancy).outerjoin(Vacancy, Vacancy.resource_id == Resource.id).where(
             Resource.active)
         if query.type:
@@ -41,7 +41,7 @@ class ResourceSearcher:
         wanted = set(query.capabilities)
         found = [(r, v) for r, v in rows if wanted <= _capabilities(r)]
         found.sort(key=lambda rv: _rank(rv[0], rv[1], query, near))
-        return [_card(r, v, near) for r, v in found[:limit]]
+        return [_card(r, v, near) for r, v in found[offset:offset + limit]]
 
 
 def heading(query: ResourceQuery, near: tuple[float, float] | None) -> str:

@@ -172,3 +172,30 @@ def update_vacancy(session: Session, resource_ref: str, beds: int, staff_id: int
     row.available_beds, row.as_of, row.updated_at, row.updated_by = beds, today, utcnow(), staff_id
     audit(session, actor, "vacancy.update", "resource", resource.id, {"before": before, "after": beds})
     return f"{resource.name} の空床を {beds} 床（{today.isoformat()}時点）に更新しました。"
+
+
+# Resource facts staff may change from a chat tool: Japanese name → (column, parser).
+RESOURCE_FACTS: dict[str, tuple[str, Any]] = {
+    "電話": ("phone", str), "時間": ("hours", str), "備考": ("notes", str),
+    "受入": ("accepting_new", lambda v: {"可": True, "不可": False}[v]),
+}
+
+
+def update_resource_fact(session: Session, resource_id: str, fact: str, value: str, staff_id: int, actor: str) -> str:
+    """Change one fact of a resource (電話・時間・備考・受入); audited with the value before and after."""
+    resource = session.get(Resource, resource_id)
+    if resource is None:
+        return f"事業所ID「{resource_id}」が見つかりません。"
+    if fact not in RESOURCE_FACTS:
+        return f"変更できる項目は {'・'.join(RESOURCE_FACTS)} です。"
+    column, parse = RESOURCE_FACTS[fact]
+    try:
+        new = parse(value)
+    except KeyError:
+        return "受入は「可」か「不可」で指定してください。"
+    before = getattr(resource, column)
+    setattr(resource, column, new)
+    resource.updated_at = utcnow()
+    audit(session, actor, "resource.update", "resource", resource.id,
+          {"field": column, "before": before, "after": new})
+    return f"{resource.name} の{fact}を「{value}」に更新しました。"

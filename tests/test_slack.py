@@ -15,7 +15,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from db.models import AuditLog, Contact, Conversation, OutboxMessage, Vacancy
+from db.models import AuditLog, Contact, Conversation, OutboxMessage, Resource, Vacancy
 from db.session import Database
 from tests.fakes.line_platform import FakeLinePlatform
 from tests.fakes.slack_platform import (
@@ -140,6 +140,21 @@ def test_the_slash_command_answers_a_practice_question_with_its_source(desk: Des
     assert "出典" in text
 
 
+def test_long_result_lists_come_a_page_at_a_time(desk: DeskServer, slack: FakeSlackPlatform) -> None:
+    first = post_slack(desk, slash_command_body("訪問看護ステーションを探しています")).json()
+    more = [e for b in first["blocks"] if b["type"] == "actions" for e in b["elements"]
+            if e["action_id"] == "resources_more"]
+    assert more, "more than five stations: a もっと見る button"
+    names = {b["text"]["text"].split("*")[1] for b in first["blocks"] if b["type"] == "section" and "*" in b["text"]["text"]}
+    body = block_actions_body("resources_more", more[0]["value"], user_id="U0CM00001", channel_id="C0CM00001",
+                              message_ts="1700000000.000200")
+    assert post_slack(desk, body).status_code == 200
+    page = wait_until(lambda: slack.calls_to("chat.postEphemeral"))
+    second = {b["text"]["text"].split("*")[1] for b in page[0].args["blocks"]
+              if b["type"] == "section" and "*" in b["text"]["text"]}
+    assert second and not (second & names)
+
+
 def test_a_mention_is_answered_in_its_thread_once_despite_retries(desk: DeskServer, slack: FakeSlackPlatform) -> None:
     event = {"type": "app_mention", "user": "U0CM00001", "text": "<@UBOT000001> 小布施町 ショート 空き",
              "ts": f"{time.time():.6f}", "channel": "C0CM00001"}
@@ -168,6 +183,16 @@ def test_only_registered_staff_update_a_vacancy_and_it_is_audited(
         desk: DeskServer, database: Database, nurse: str) -> None:
     refused = post_slack(desk, slash_command_body("空き suzaka-ss-01 3", user_id="U0STRANGER"))
     assert "登録スタッフだけ" in refused.text
+    # Other resource facts too.
+    with database.session() as session:
+        station = session.scalars(select(Resource.id).where(Resource.type == "visiting_nurse",
+                                                            Resource.accepting_new.is_(True))).first()
+    changed = post_slack(desk, slash_command_body(f"更新 {station} 受入 不可", user_id=nurse))
+    assert "更新しました" in changed.text
+    with database.session() as session:
+        assert session.get(Resource, station).accepting_new is False
+        assert session.scalars(select(AuditLog).where(AuditLog.action == "resource.update")).first().detail == {
+            "field": "accepting_new", "before": True, "after": False}
     with database.session() as session:
         short_stay = session.scalars(select(Vacancy.resource_id)).first()
     done = post_slack(desk, slash_command_body(f"空き {short_stay} 4", user_id=nurse))

@@ -21,7 +21,7 @@ from db.models import utcnow
 from db.session import Database
 from knowledge.faq import load_synonyms
 from knowledge.search import ResourceSearcher
-from knowledge.store import ensure_knowledge, faq_items, update_vacancy
+from knowledge.store import ensure_knowledge, faq_items, update_resource_fact, update_vacancy
 from zaitaku_desk import handoff
 from zaitaku_desk.outbox import Outbox
 from zaitaku_desk.pipeline import Pipeline, worker_id
@@ -98,15 +98,23 @@ class Runtime:
         self.wake_outbox()
         return f"✅ {result.message}"
 
-    def update_vacancy_from_slack(self, slack_user: str, text: str) -> str:
-        parsed = parse_vacancy_command(text)
-        if parsed is None:
-            return f"書き方: `{self.settings.slack_command} 空き <事業所ID> <空床数>`"
+    def update_from_slack(self, slack_user: str, text: str) -> str:
+        """`空き <id> <beds>` or `更新 <id> <電話|時間|備考|受入> <value>`, by registered staff only."""
+        parts = text.replace("　", " ").split(maxsplit=3)
+        command = self.settings.slack_command
         with self.db.session() as session:
             staff = handoff.staff_by_slack(session, slack_user)
             if staff is None:
-                return "空床の更新は登録スタッフだけができます。管理者に登録を依頼してください。"
-            return update_vacancy(session, parsed[0], parsed[1], staff.id, f"staff:{staff.id}")
+                return "事業所情報の更新は登録スタッフだけができます。管理者に登録を依頼してください。"
+            actor = f"staff:{staff.id}"
+            if parts[0] == "更新":
+                if len(parts) != 4:
+                    return f"書き方: `{command} 更新 <事業所ID> <電話|時間|備考|受入> <値>`"
+                return update_resource_fact(session, parts[1], parts[2], parts[3], staff.id, actor)
+            parsed = parse_vacancy_command(text)
+            if parsed is None:
+                return f"書き方: `{command} 空き <事業所ID> <空床数>`"
+            return update_vacancy(session, parsed[0], parsed[1], staff.id, actor)
 
     # -- background work -------------------------------------------------------------------------
     async def start(self) -> None:
