@@ -39,15 +39,15 @@ from __future__ import annotations
 import json
 import re
 import secrets
-import socket
-import sys
 import threading
 import time
 import uuid
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal
 from urllib.parse import unquote, urlsplit
+
+from tests.fakes.loopback import JsonHandler, LoopbackFake
+from tests.fakes.loopback import JsonResponse as _Response
 
 REPLY_PATH = "/v2/bot/message/reply"
 PUSH_PATH = "/v2/bot/message/push"
@@ -133,14 +133,6 @@ class _Delay:
     endpoint: SendKind | None
 
 
-@dataclass
-class _Response:
-    status: int
-    body: dict[str, Any]
-    headers: dict[str, str] = field(default_factory=dict)
-    delay: float = 0.0
-
-
 class _ValidationErrors:
     """Collects the ``details`` of a LINE 400 "The request body has N error(s)"."""
 
@@ -157,8 +149,18 @@ class _ValidationErrors:
         )
 
 
-class FakeLinePlatform:
+class _Handler(JsonHandler):
+    """Routes PUT and DELETE too (they reach ``_route`` and get its 404)."""
+
+    do_PUT = JsonHandler.serve
+    do_DELETE = JsonHandler.serve
+
+
+class FakeLinePlatform(LoopbackFake):
     """A fake api.line.me on loopback. See the module docstring for behaviour."""
+
+    thread_name = "fake-line-platform"
+    handler_class = _Handler
 
     def __init__(self, access_token: str = "test-access-token") -> None:
         self.access_token = access_token
@@ -175,48 +177,12 @@ class FakeLinePlatform:
         self._only_issued_tokens_valid = False  # set by expire_all_reply_tokens()
         self._accepted_retry_keys: dict[str, Delivery] = {}
         self._message_counter = 0
-
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
-        self._stopping = threading.Event()
+        super().__init__()
 
     # ------------------------------------------------------------------ lifecycle
 
-    def start(self) -> FakeLinePlatform:
-        if self._server is not None:
-            raise RuntimeError("FakeLinePlatform is already started")
-        self._stopping.clear()
-        server = _Server(("127.0.0.1", 0), _Handler)
-        server.platform = self
-        self._server = server
-        self.url = f"http://127.0.0.1:{server.server_address[1]}"
-        self._thread = threading.Thread(
-            target=server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name="fake-line-platform",
-            daemon=True,
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        server, thread = self._server, self._thread
-        if server is None:
-            return
-        self._stopping.set()  # wakes delayed responses
-        server.shutdown()
-        server.close_open_connections()
-        server.server_close()
-        if thread is not None:
-            thread.join(timeout=5)
-        self._server = None
-        self._thread = None
-
-    def __enter__(self) -> FakeLinePlatform:
-        return self.start() if self._server is None else self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
+    def _started(self, base_url: str) -> None:
+        self.url = base_url
 
     # ------------------------------------------------------------------ test controls
 
@@ -505,100 +471,3 @@ def _check_endpoint(endpoint: str | None) -> SendKind | None:
         raise ValueError(f'endpoint must be None, "reply" or "push", not {endpoint!r}')
     return endpoint  # type: ignore[return-value]
 
-
-# ---------------------------------------------------------------------- HTTP plumbing
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    request_queue_size = 1024  # the default listen backlog of 5 resets bursts of connections
-    platform: FakeLinePlatform
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._connections: set[socket.socket] = set()
-        self._connections_lock = threading.Lock()
-
-    def track(self, connection: socket.socket, open_: bool) -> None:
-        with self._connections_lock:
-            (self._connections.add if open_ else self._connections.discard)(connection)
-
-    def close_open_connections(self) -> None:
-        """Drop idle keep-alive connections so their handler threads end with the server."""
-        with self._connections_lock:
-            connections = list(self._connections)
-        for connection in connections:
-            try:
-                connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        if isinstance(sys.exc_info()[1], ConnectionError):
-            return  # a client hung up (timeout, closed pool): not worth a traceback
-        super().handle_error(request, client_address)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"  # keep-alive, as aiohttp and httpx expect
-    disable_nagle_algorithm = True
-    timeout = 60  # an idle keep-alive connection is dropped after this
-    server: _Server
-
-    def setup(self) -> None:
-        super().setup()
-        self.server.track(self.connection, True)
-
-    def finish(self) -> None:
-        self.server.track(self.connection, False)
-        super().finish()
-
-    def do_GET(self) -> None:
-        self._serve()
-
-    def do_POST(self) -> None:
-        self._serve()
-
-    def do_PUT(self) -> None:
-        self._serve()
-
-    def do_DELETE(self) -> None:
-        self._serve()
-
-    def _serve(self) -> None:
-        raw_body = self._read_body()
-        headers = {name.lower(): value for name, value in self.headers.items()}
-        platform = self.server.platform
-        response = platform._handle(self.command, self.path, headers, raw_body)
-        if response.delay > 0 and platform._stopping.wait(response.delay):
-            self.close_connection = True
-            return  # the server is stopping: drop the connection without answering
-        payload = json.dumps(response.body, ensure_ascii=False).encode("utf-8")
-        try:
-            self.send_response(response.status)
-            self.send_header("Content-Type", "application/json; charset=utf-8")
-            self.send_header("Content-Length", str(len(payload)))
-            for name, value in response.headers.items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(payload)
-        except (BrokenPipeError, ConnectionResetError):
-            self.close_connection = True  # the client gave up (e.g. its timeout fired)
-
-    def _read_body(self) -> bytes:
-        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-            chunks = []
-            while True:
-                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
-                if size == 0:
-                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
-                        pass  # trailers
-                    return b"".join(chunks)
-                chunks.append(self.rfile.read(size))
-                self.rfile.readline()
-        length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length > 0 else b""
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass  # keep test output quiet; everything is in FakeLinePlatform.requests

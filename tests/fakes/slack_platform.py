@@ -61,17 +61,17 @@ import hmac
 import itertools
 import json
 import secrets
-import socket
 import string
-import sys
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit
+
+from tests.fakes.loopback import JsonResponse as _Response
+from tests.fakes.loopback import LoopbackFake
 
 API_PREFIX = "/api/"
 HOOKS_PREFIX = "/hooks/"
@@ -134,13 +134,6 @@ class _Failure:
     retry_after: int | None
 
 
-@dataclass
-class _Response:
-    status: int
-    body: dict[str, Any]
-    headers: dict[str, str] = field(default_factory=dict)
-
-
 class _ApiError(Exception):
     """Raised inside a method handler: answered as 200 {"ok": false, "error": code}."""
 
@@ -158,8 +151,10 @@ def _error(code: str, status: int = 200, headers: dict[str, str] | None = None) 
     return _Response(status, {"ok": False, "error": code}, dict(headers or {}))
 
 
-class FakeSlackPlatform:
+class FakeSlackPlatform(LoopbackFake):
     """A fake slack.com Web API on loopback. See the module docstring for behaviour."""
+
+    thread_name = "fake-slack-platform"
 
     def __init__(
         self,
@@ -196,47 +191,14 @@ class FakeSlackPlatform:
         self._issued_triggers: dict[str, float] = {}
         self._last_ts_us = 0
         self._ids = itertools.count(1)
-
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
+        super().__init__()
         self._add_bot_user()
 
     # ------------------------------------------------------------------ lifecycle
 
-    def start(self) -> FakeSlackPlatform:
-        if self._server is not None:
-            raise RuntimeError("FakeSlackPlatform is already started")
-        server = _Server(("127.0.0.1", 0), _Handler)
-        server.platform = self
-        self._server = server
-        self.base = f"http://127.0.0.1:{server.server_address[1]}"
-        self.url = f"{self.base}{API_PREFIX}"
-        self._thread = threading.Thread(
-            target=server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name="fake-slack-platform",
-            daemon=True,
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        server, thread = self._server, self._thread
-        if server is None:
-            return
-        server.shutdown()
-        server.close_open_connections()
-        server.server_close()
-        if thread is not None:
-            thread.join(timeout=5)
-        self._server = None
-        self._thread = None
-
-    def __enter__(self) -> FakeSlackPlatform:
-        return self.start() if self._server is None else self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
+    def _started(self, base_url: str) -> None:
+        self.base = base_url
+        self.url = f"{base_url}{API_PREFIX}"
 
     # ------------------------------------------------------------------ test controls
 
@@ -1227,91 +1189,3 @@ def view_submission_body(
         "enterprise": None,
     }
     return interactive_body(payload)
-
-
-# ---------------------------------------------------------------------- HTTP plumbing
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    request_queue_size = 1024  # the default listen backlog of 5 resets bursts of connections
-    platform: FakeSlackPlatform
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._connections: set[socket.socket] = set()
-        self._connections_lock = threading.Lock()
-
-    def track(self, connection: socket.socket, open_: bool) -> None:
-        with self._connections_lock:
-            (self._connections.add if open_ else self._connections.discard)(connection)
-
-    def close_open_connections(self) -> None:
-        """Drop idle keep-alive connections so their handler threads end with the server."""
-        with self._connections_lock:
-            connections = list(self._connections)
-        for connection in connections:
-            try:
-                connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        if isinstance(sys.exc_info()[1], ConnectionError):
-            return  # a client hung up: not worth a traceback
-        super().handle_error(request, client_address)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"  # keep-alive, as aiohttp expects
-    disable_nagle_algorithm = True
-    timeout = 60  # an idle keep-alive connection is dropped after this
-    server: _Server
-
-    def setup(self) -> None:
-        super().setup()
-        self.server.track(self.connection, True)
-
-    def finish(self) -> None:
-        self.server.track(self.connection, False)
-        super().finish()
-
-    def do_GET(self) -> None:
-        self._serve()
-
-    def do_POST(self) -> None:
-        self._serve()
-
-    def _serve(self) -> None:
-        raw_body = self._read_body()
-        headers = {name.lower(): value for name, value in self.headers.items()}
-        response = self.server.platform._handle(self.command, self.path, headers, raw_body)
-        payload = json.dumps(response.body, ensure_ascii=False).encode("utf-8")
-        try:
-            self.send_response(response.status)
-            self.send_header("Content-Type", "application/json; charset=utf-8")
-            self.send_header("Content-Length", str(len(payload)))
-            for name, value in response.headers.items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(payload)
-        except (BrokenPipeError, ConnectionResetError):
-            self.close_connection = True
-
-    def _read_body(self) -> bytes:
-        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-            chunks: list[bytes] = []
-            while True:
-                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
-                if size == 0:
-                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
-                        pass  # trailers
-                    return b"".join(chunks)
-                chunks.append(self.rfile.read(size))
-                self.rfile.readline()
-        length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length > 0 else b""
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass  # keep test output quiet; everything is in FakeSlackPlatform.calls
