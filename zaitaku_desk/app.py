@@ -6,13 +6,13 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from admin_api import build_router
 from db.migrate import is_current
-from zaitaku_desk import __version__
+from zaitaku_desk import __version__, handoff
 from zaitaku_desk.runtime import Runtime
 from zaitaku_desk.settings import Settings, get_settings
 from zaitaku_desk.webhooks import webhook_router
@@ -37,6 +37,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.runtime = runtime
     app.include_router(webhook_router(runtime))
     app.include_router(build_router(runtime))
+
+    @app.exception_handler(handoff.HandoffError)
+    async def refused_act(_request: Request, exc: handoff.HandoffError) -> JSONResponse:
+        """A staff act the conversation's state does not allow: 409 (404 when it does not exist)."""
+        code = 404 if isinstance(exc, handoff.ConversationNotFound) else 409
+        return JSONResponse({"detail": str(exc)}, status_code=code)
 
     @app.get("/healthz", tags=["health"], summary="The process is up")
     async def healthz() -> dict[str, str]:

@@ -30,6 +30,10 @@ class HandoffError(Exception):
     """A staff act that cannot happen, with a message for the staff member (Japanese)."""
 
 
+class ConversationNotFound(HandoffError):
+    """The conversation the act names does not exist."""
+
+
 @dataclass
 class Summary:
     """A conversation as staff see it beside the buttons."""
@@ -204,5 +208,5 @@ def _record(session: Session, conversation_id: int, staff: Staff, action: str, t
 def _get(session: Session, conversation_id: int) -> Conversation:
     conversation = session.get(Conversation, conversation_id)
     if conversation is None:
-        raise HandoffError(f"相談 #{conversation_id} が見つかりません。")
+        raise ConversationNotFound(f"相談 #{conversation_id} が見つかりません。")
     return conversation

@@ -67,11 +67,6 @@ class ReassignBody(BaseModel):
     staff_id: int
 
 
-def _conflict(exc: handoff.HandoffError) -> HTTPException:
-    code = status.HTTP_404_NOT_FOUND if "見つかりません" in str(exc) else status.HTTP_409_CONFLICT
-    return HTTPException(code, str(exc))
-
-
 def _act(result: handoff.ActResult) -> ActOut:
     return ActOut(conversation_id=result.conversation_id, status=result.status, message=result.message,
                   changed=result.changed)
@@ -101,10 +96,7 @@ def get_conversation(conversation_id: int, session: SessionDep, _: CurrentStaff)
 @router.post("/{conversation_id}/claim", response_model=ActOut,
              summary="Take the conversation (one owner even when two claim at once; 409 for the loser)")
 def claim(conversation_id: int, session: SessionDep, staff: CurrentStaff) -> ActOut:
-    try:
-        result = handoff.claim(session, conversation_id, staff)
-    except handoff.HandoffError as exc:
-        raise _conflict(exc) from None
+    result = handoff.claim(session, conversation_id, staff)
     session.commit()
     return _act(result)
 
@@ -113,10 +105,7 @@ def claim(conversation_id: int, session: SessionDep, staff: CurrentStaff) -> Act
              summary="Reply to the resident on their channel (owner only); delivered through the outbox")
 def reply(conversation_id: int, body: TextBody, session: SessionDep, staff: CurrentStaff,
           runtime: RuntimeDep) -> ActOut:
-    try:
-        handoff.staff_reply(session, conversation_id, staff, body.text, runtime.channels, runtime.settings.hub_name)
-    except handoff.HandoffError as exc:
-        raise _conflict(exc) from None
+    handoff.staff_reply(session, conversation_id, staff, body.text, runtime.channels, runtime.settings.hub_name)
     session.commit()
     runtime.wake_outbox()
     return ActOut(conversation_id=conversation_id, status="human", message="返信を送信しました。")
@@ -125,10 +114,7 @@ def reply(conversation_id: int, body: TextBody, session: SessionDep, staff: Curr
 @router.post("/{conversation_id}/notes", response_model=ActOut, status_code=201,
              summary="A private note: staff only, never sent to the resident")
 def add_note(conversation_id: int, body: TextBody, session: SessionDep, staff: CurrentStaff) -> ActOut:
-    try:
-        handoff.note(session, conversation_id, staff, body.text)
-    except handoff.HandoffError as exc:
-        raise _conflict(exc) from None
+    handoff.note(session, conversation_id, staff, body.text)
     conversation = session.get(Conversation, conversation_id)
     session.commit()
     return ActOut(conversation_id=conversation_id, status=conversation.status if conversation else "",
@@ -138,10 +124,7 @@ def add_note(conversation_id: int, body: TextBody, session: SessionDep, staff: C
 @router.post("/{conversation_id}/resolve", response_model=ActOut,
              summary="Close it; the resident gets the one satisfaction question")
 def resolve(conversation_id: int, session: SessionDep, staff: CurrentStaff, runtime: RuntimeDep) -> ActOut:
-    try:
-        result = handoff.resolve(session, conversation_id, staff, runtime.channels)
-    except handoff.HandoffError as exc:
-        raise _conflict(exc) from None
+    result = handoff.resolve(session, conversation_id, staff, runtime.channels)
     session.commit()
     runtime.wake_outbox()
     return _act(result)
@@ -149,10 +132,7 @@ def resolve(conversation_id: int, session: SessionDep, staff: CurrentStaff, runt
 
 @router.post("/{conversation_id}/return", response_model=ActOut, summary="Give the conversation back to the bot")
 def return_to_bot(conversation_id: int, session: SessionDep, staff: CurrentStaff) -> ActOut:
-    try:
-        result = handoff.return_to_bot(session, conversation_id, staff)
-    except handoff.HandoffError as exc:
-        raise _conflict(exc) from None
+    result = handoff.return_to_bot(session, conversation_id, staff)
     session.commit()
     return _act(result)
 
@@ -163,9 +143,6 @@ def reassign(conversation_id: int, body: ReassignBody, session: SessionDep, staf
     if to is None:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY,
                             [{"loc": ["body", "staff_id"], "msg": "スタッフが見つかりません", "type": "value_error"}])
-    try:
-        result = handoff.reassign(session, conversation_id, staff, to)
-    except handoff.HandoffError as exc:
-        raise _conflict(exc) from None
+    result = handoff.reassign(session, conversation_id, staff, to)
     session.commit()
     return _act(result)
