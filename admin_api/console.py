@@ -3,22 +3,31 @@
 Login takes an API token and keeps it in an HttpOnly, SameSite=Strict cookie; every form carries a
 CSRF token that must match a second cookie (double submit). Resident text is always escaped
 (Jinja2 autoescape); nothing a resident writes is ever rendered as HTML. The acts are the same
-functions the API and Slack use (zaitaku_desk.handoff).
+functions the API and Slack use (zaitaku_desk.handoff, admin_api.routes.*).
+
+This module holds what every page needs (`Console`) and the queue and conversation pages; the
+knowledge editors are in console_knowledge.py, the report in console_reports.py.
 """
 
 from __future__ import annotations
 
 import hmac
 import secrets
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qs, quote
+from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment, FileSystemLoader, pass_environment, select_autoescape
+from pydantic import ValidationError
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from admin_api.deps import KNOWLEDGE_ROLES, REPORT_ROLES, staff_session
 from bot.conversation import HELPDESK_LABELS
 from db.models import Contact, Conversation, Message, Staff, utcnow
 from zaitaku_desk import handoff
@@ -29,49 +38,147 @@ SESSION_COOKIE = "zd_session"
 CSRF_COOKIE = "zd_csrf"
 ROLE_LABELS = {"nurse": "看護師", "msw": "MSW", "any": "どなたでも", "coordinator": "コーディネーター", "admin": "管理者"}
 SENDER_LABELS = {"contact": "相談者", "bot": "ボット", "staff": "スタッフ", "system": "記録"}
+T = TypeVar("T")
+
+
+
+@pass_environment
+def local_time(env: Environment, value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A stored moment (UTC; naive from SQLite) in the hub's timezone."""
+    if value is None:
+        return "—"
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(env.globals["ZONE"]).strftime(fmt)
+
 
 templates = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"]))
-templates.globals.update(ROLE_LABELS=ROLE_LABELS, SENDER_LABELS=SENDER_LABELS, HELPDESK_LABELS=HELPDESK_LABELS)
+templates.filters["local"] = local_time
+templates.globals.update(ZONE=UTC, ROLE_LABELS=ROLE_LABELS, SENDER_LABELS=SENDER_LABELS, HELPDESK_LABELS=HELPDESK_LABELS,
+                         KNOWLEDGE_ROLES=KNOWLEDGE_ROLES, REPORT_ROLES=REPORT_ROLES)
+
+# Japanese for pydantic's error types, shown beside the field; our own validators already speak Japanese.
+FIELD_MESSAGES = {
+    "missing": "入力してください。", "string_too_short": "入力してください。",
+    "string_too_long": "{max_length}文字以内で入力してください。",
+    "string_pattern_mismatch": "形式が正しくありません。", "literal_error": "選択肢から選んでください。",
+    "float_parsing": "数値で入力してください。", "int_parsing": "整数で入力してください。",
+    "greater_than_equal": "{ge}以上で入力してください。", "less_than_equal": "{le}以下で入力してください。",
+    "too_long": "{max_length}件までです。",
+}
 
 
-def build_console(runtime: Any) -> APIRouter:
-    router = APIRouter(prefix="/admin", include_in_schema=False)
+class Form:
+    """A posted application/x-www-form-urlencoded body (no extra dependency for multipart)."""
 
-    def render(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    def __init__(self, raw: bytes) -> None:
+        self.values = parse_qs(raw.decode("utf-8", errors="replace"), keep_blank_values=True)
+
+    def get(self, name: str, default: str = "") -> str:
+        return self.values.get(name, [default])[0]
+
+    def getlist(self, name: str) -> list[str]:
+        return self.values.get(name, [])
+
+    def optional(self, name: str) -> str | None:
+        """The field's text, or None when left empty."""
+        return self.get(name).strip() or None
+
+    def lines(self, name: str) -> list[str]:
+        return [line.strip() for line in self.get(name).splitlines() if line.strip()]
+
+
+def field_errors(exc: ValidationError | HTTPException) -> tuple[dict[str, str], str | None]:
+    """(field → Japanese message, a message for the whole form) from a validation or an act's refusal."""
+    if isinstance(exc, HTTPException) and not isinstance(exc.detail, list):
+        return {}, str(exc.detail)
+    errors = exc.errors() if isinstance(exc, ValidationError) else exc.detail
+    fields: dict[str, str] = {}
+    for error in errors:
+        loc = [part for part in error.get("loc", ()) if part not in ("body", "query")]
+        name = str(loc[0]) if loc else "__all__"
+        template = FIELD_MESSAGES.get(error.get("type", ""))
+        message = template.format(**error.get("ctx", {})) if template else \
+            str(error.get("msg", "")).removeprefix("Value error, ")
+        fields.setdefault(name, message)
+    return fields, fields.pop("__all__", None)
+
+
+class Console:
+    """What every console page needs: rendering, the staff member behind the cookie, forms, acts."""
+
+    def __init__(self, runtime: Any) -> None:
+        self.runtime = runtime
+        self.zone = ZoneInfo(runtime.settings.timezone)
+        templates.globals["ZONE"] = self.zone
+
+    def render(self, request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
         csrf = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(24)
-        html = templates.get_template(name).render(csrf=csrf, **context)
+        html = templates.get_template(name).render(csrf=csrf, path=request.url.path, **context)
         response = HTMLResponse(html, status_code=status_code)
         response.headers["Content-Security-Policy"] = "default-src 'self'; frame-ancestors 'none'"
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["Cache-Control"] = "no-store"
         if request.cookies.get(CSRF_COOKIE) != csrf:
-            response.set_cookie(CSRF_COOKIE, csrf, httponly=True, samesite="strict", path="/admin",
-            secure=runtime.settings.admin_cookie_secure)
+            self.set_cookie(response, CSRF_COOKIE, csrf)
         return response
 
-    def staff_of(token: str | None) -> Staff | None:
+    def set_cookie(self, response: Response, name: str, value: str) -> None:
+        response.set_cookie(name, value, httponly=True, samesite="strict", path="/admin",
+                            secure=self.runtime.settings.admin_cookie_secure)
+
+    def staff_of(self, token: str | None) -> Staff | None:
         if not token:
             return None
-        with runtime.db.session() as session:
+        with self.runtime.db.session() as session:
             return session.scalars(select(Staff).where(Staff.token_hash == hash_token(token), Staff.active)).first()
 
-    async def current(request: Request) -> Staff | None:
-        return await runtime.run_db(staff_of, request.cookies.get(SESSION_COOKIE))
+    async def current(self, request: Request) -> Staff | None:
+        return await self.runtime.run_db(self.staff_of, request.cookies.get(SESSION_COOKIE))
 
-    async def form_of(request: Request) -> dict[str, str] | None:
+    async def allow(self, request: Request, roles: Iterable[str] | None = None) -> Staff | Response:
+        """The logged-in staff member, or the response to send instead (login page, or 403 for the role)."""
+        staff = await self.current(request)
+        if staff is None:
+            return RedirectResponse("/admin/login", status_code=303)
+        if roles is not None and staff.role not in roles:
+            labels = "・".join(ROLE_LABELS[r] for r in roles)
+            return self.render(request, "error.html", 403, staff=staff,
+                               message=f"このページは{labels}だけが使えます。")
+        return staff
+
+    async def form(self, request: Request) -> Form | None:
         """The posted form, or None when its CSRF token does not match the cookie."""
-        raw = await request.body()
-        form = {k: v[0] for k, v in parse_qs(raw.decode("utf-8", errors="replace"), keep_blank_values=True).items()}
+        form = Form(await request.body())
         cookie = request.cookies.get(CSRF_COOKIE, "")
-        if not cookie or not hmac.compare_digest(cookie, form.get("csrf", "")):
+        if not cookie or not hmac.compare_digest(cookie, form.get("csrf")):
             return None
         return form
 
-    def to_login() -> RedirectResponse:
-        return RedirectResponse("/admin/login", status_code=303)
+    def expired(self, request: Request) -> HTMLResponse:
+        return self.render(request, "error.html", 403, message="フォームの有効期限が切れました。ページを読み込み直してください。")
 
-    def forbidden(request: Request) -> HTMLResponse:
-        return render(request, "error.html", 403, message="フォームの有効期限が切れました。ページを読み込み直してください。")
+    async def act(self, fn: Callable[..., T], *args: Any) -> T:
+        """fn(session, *args) in a worker thread, in one staff session (committed unless it raises)."""
+        def run() -> T:
+            with staff_session(self.runtime) as session:
+                return fn(session, *args)
+        return await self.runtime.run_db(run)
+
+    @staticmethod
+    def back(url: str, done: str | None = None, error: str | None = None) -> RedirectResponse:
+        """Post/redirect/get, with the outcome shown once on the page."""
+        if done or error:
+            url += ("&" if "?" in url else "?") + ("done=" + quote(done) if done else "error=" + quote(error or ""))
+        return RedirectResponse(url, status_code=303)
+
+
+def build_console(runtime: Any) -> APIRouter:
+    from admin_api import console_knowledge, console_reports
+
+    router = APIRouter(prefix="/admin", include_in_schema=False)
+    console = Console(runtime)
+    render = console.render
 
     @router.get("/login")
     async def login_page(request: Request) -> HTMLResponse:
@@ -79,25 +186,23 @@ def build_console(runtime: Any) -> APIRouter:
 
     @router.post("/login")
     async def login(request: Request) -> Response:
-        form = await form_of(request)
+        form = await console.form(request)
         if form is None:
-            return forbidden(request)
-        token = form.get("token", "").strip()
-        staff = await runtime.run_db(staff_of, token)
+            return console.expired(request)
+        token = form.get("token").strip()
+        staff = await runtime.run_db(console.staff_of, token)
         if staff is None:
             return render(request, "login.html", 401, error="トークンが正しくないか、無効になっています。")
         response = RedirectResponse("/admin/", status_code=303)
-        response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="strict", path="/admin",
-            secure=runtime.settings.admin_cookie_secure)
-        response.set_cookie(CSRF_COOKIE, secrets.token_urlsafe(24), httponly=True, samesite="strict", path="/admin",
-            secure=runtime.settings.admin_cookie_secure)
+        console.set_cookie(response, SESSION_COOKIE, token)
+        console.set_cookie(response, CSRF_COOKIE, secrets.token_urlsafe(24))
         return response
 
     @router.post("/logout")
     async def logout(request: Request) -> Response:
-        if await form_of(request) is None:
-            return forbidden(request)
-        response = to_login()
+        if await console.form(request) is None:
+            return console.expired(request)
+        response = RedirectResponse("/admin/login", status_code=303)
         response.delete_cookie(SESSION_COOKIE, path="/admin")
         return response
 
@@ -126,16 +231,16 @@ def build_console(runtime: Any) -> APIRouter:
 
     @router.get("/")
     async def queue_page(request: Request, role: str | None = None, urgency: str | None = None) -> Response:
-        staff = await current(request)
-        if staff is None:
-            return to_login()
+        staff = await console.allow(request)
+        if isinstance(staff, Response):
+            return staff
         rows = await runtime.run_db(queue_rows, role, urgency)
         return render(request, "queue.html", staff=staff, rows=rows, role=role or "", urgency=urgency or "")
 
     @router.get("/queue/rows")
     async def queue_fragment(request: Request, role: str | None = None, urgency: str | None = None) -> Response:
         """The queue's table body, polled by static/console.js every few seconds."""
-        if await current(request) is None:
+        if await console.current(request) is None:
             return Response(status_code=401)
         rows = await runtime.run_db(queue_rows, role, urgency)
         return render(request, "queue_rows.html", rows=rows)
@@ -161,62 +266,66 @@ def build_console(runtime: Any) -> APIRouter:
     @router.get("/conversations/{conversation_id}")
     async def conversation_page(request: Request, conversation_id: int, done: str | None = None,
                                 error: str | None = None) -> Response:
-        staff = await current(request)
-        if staff is None:
-            return to_login()
+        staff = await console.allow(request)
+        if isinstance(staff, Response):
+            return staff
         view = await runtime.run_db(conversation_view, conversation_id)
         if view is None:
-            return render(request, "error.html", 404, message=f"相談 #{conversation_id} が見つかりません。")
+            return render(request, "error.html", 404, staff=staff, message=f"相談 #{conversation_id} が見つかりません。")
         return render(request, "conversation.html", staff=staff, done=done, error=error, **view)
 
     @router.post("/conversations/{conversation_id}/{act}")
     async def conversation_act(request: Request, conversation_id: int, act: str) -> Response:
-        staff = await current(request)
-        if staff is None:
-            return to_login()
-        form = await form_of(request)
+        staff = await console.allow(request)
+        if isinstance(staff, Response):
+            return staff
+        form = await console.form(request)
         if form is None:
-            return forbidden(request)
-        text = form.get("text", "")
+            return console.expired(request)
+        text = form.get("text")
 
-        def run() -> str:
-            with runtime.db.session() as session:
-                if act == "claim":
-                    return handoff.claim(session, conversation_id, staff).message
-                if act == "resolve":
-                    return handoff.resolve(session, conversation_id, staff, runtime.channels).message
-                if act == "return":
-                    return handoff.return_to_bot(session, conversation_id, staff).message
-                if act == "reassign":
-                    to = session.get(Staff, int(form.get("staff_id") or 0))
-                    if to is None:
-                        raise handoff.HandoffError("担当者を選んでください。")
-                    return handoff.reassign(session, conversation_id, staff, to).message
-                if not text.strip():
-                    raise handoff.HandoffError("本文を入力してください。")
-                if len(text) > 5000:
-                    raise handoff.HandoffError("本文が長すぎます（5000文字まで）。")
-                if act == "reply":
-                    handoff.staff_reply(session, conversation_id, staff, text, runtime.channels,
-                                        runtime.settings.hub_name)
-                    return "返信を送信しました。"
-                if act == "note":
-                    handoff.note(session, conversation_id, staff, text)
-                    return "メモを残しました。"
-                raise handoff.HandoffError("その操作はありません。")
+        def run(session: Session) -> str:
+            if act == "claim":
+                return handoff.claim(session, conversation_id, staff).message
+            if act == "resolve":
+                return handoff.resolve(session, conversation_id, staff, runtime.channels).message
+            if act == "return":
+                return handoff.return_to_bot(session, conversation_id, staff).message
+            if act == "reassign":
+                chosen = form.get("staff_id")
+                to = session.get(Staff, int(chosen)) if chosen.isdigit() else None
+                if to is None:
+                    raise handoff.HandoffError("担当者を選んでください。")
+                return handoff.reassign(session, conversation_id, staff, to).message
+            if not text.strip():
+                raise handoff.HandoffError("本文を入力してください。")
+            if len(text) > 5000:
+                raise handoff.HandoffError("本文が長すぎます（5000文字まで）。")
+            if act == "reply":
+                handoff.staff_reply(session, conversation_id, staff, text, runtime.channels,
+                                    runtime.settings.hub_name)
+                return "返信を送信しました。"
+            if act == "note":
+                handoff.note(session, conversation_id, staff, text)
+                return "メモを残しました。"
+            raise handoff.HandoffError("その操作はありません。")
 
+        page = f"/admin/conversations/{conversation_id}"
         try:
-            message = await runtime.run_db(run)
+            message = await console.act(run)
         except handoff.HandoffError as exc:
-            return RedirectResponse(f"/admin/conversations/{conversation_id}?error={quote(str(exc))}", status_code=303)
+            return console.back(page, error=str(exc))
         runtime.wake_outbox()
-        return RedirectResponse(f"/admin/conversations/{conversation_id}?done={quote(message)}", status_code=303)
+        return console.back(page, done=message)
 
     @router.get("/static/{name}")
     async def static(name: str) -> Response:
-        kinds = {"console.js": "text/javascript", "console.css": "text/css", "try.js": "text/javascript"}
+        kinds = {"console.js": "text/javascript", "console.css": "text/css", "try.js": "text/javascript",
+                 "editor.js": "text/javascript"}
         if name not in kinds:
             return Response(status_code=404)
         return Response((HERE / "static" / name).read_bytes(), media_type=f"{kinds[name]}; charset=utf-8")
 
+    router.include_router(console_knowledge.build(console))
+    router.include_router(console_reports.build(console))
     return router

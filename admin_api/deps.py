@@ -7,6 +7,7 @@ overridable in tests. Tokens arrive as `Authorization: Bearer <token>` and are c
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request, status
@@ -28,8 +29,10 @@ def get_runtime(request: Request) -> Any:
 RuntimeDep = Annotated[Any, Depends(get_runtime)]
 
 
-def get_session(runtime: RuntimeDep) -> Iterator[Session]:
-    """One session per request: routes commit what they change; an exception rolls everything back."""
+@contextmanager
+def staff_session(runtime: Any) -> Iterator[Session]:
+    """One session per staff request (API or console): acts may commit midway (e.g. before rebuilding the
+    matcher); what is left is committed at the end; an exception rolls back what was not committed."""
     session = Session(runtime.db.engine, expire_on_commit=False)
     try:
         yield session
@@ -39,6 +42,11 @@ def get_session(runtime: RuntimeDep) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+def get_session(runtime: RuntimeDep) -> Iterator[Session]:
+    with staff_session(runtime) as session:
+        yield session
 
 
 SessionDep = Annotated[Session, Depends(get_session)]

@@ -13,9 +13,10 @@ import yaml
 from fastapi import APIRouter, HTTPException, Response, status
 from pydantic import BaseModel, Field, field_validator, model_validator
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from admin_api.deps import CurrentStaff, KnowledgeStaff, RuntimeDep, SessionDep, actor
-from db.models import FaqEntry, UnansweredQuestion, utcnow
+from db.models import FaqEntry, Staff, UnansweredQuestion, utcnow
 from knowledge.faq import PLACEHOLDERS
 from knowledge.store import audit
 
@@ -100,87 +101,68 @@ def _out(row: FaqEntry) -> FaqOut:
                   tags=list(row.tags), active=row.active, updated_at=row.updated_at)
 
 
-def _get(session: SessionDep, faq_id: str) -> FaqEntry:
+# -- the acts, shared by the API below and the console (admin_api/console_knowledge.py) ---------------
+
+def get_entry(session: Session, faq_id: str) -> FaqEntry:
     row = session.get(FaqEntry, faq_id)
     if row is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"FAQ「{faq_id}」が見つかりません。")
     return row
 
 
-def _create(session: SessionDep, body: FaqCreate, who: str) -> FaqEntry:
+def _add(session: Session, body: FaqCreate, who: str) -> FaqEntry:
     if session.get(FaqEntry, body.id) is not None:
-        raise HTTPException(status.HTTP_409_CONFLICT, f"FAQ「{body.id}」はすでにあります。")
+        raise HTTPException(status.HTTP_409_CONFLICT, [
+            {"loc": ["body", "id"], "msg": f"FAQ「{body.id}」はすでにあります", "type": "conflict"}])
     row = FaqEntry(**body.model_dump(), active=True, updated_at=utcnow())
     session.add(row)
     audit(session, who, "faq.create", "faq", body.id)
     return row
 
 
-def _commit_and_rebuild(session: SessionDep, runtime: Any) -> None:
+def _commit_and_rebuild(session: Session, runtime: Any) -> None:
+    """The bot answers with the new knowledge from the next message on."""
     session.commit()
     runtime.rebuild_desk()
 
 
-@router.get("/faq", response_model=list[FaqOut], summary="FAQ entries (retired ones too with include_retired)")
-def list_faq(session: SessionDep, _: CurrentStaff, include_retired: bool = False,
-             audience: Literal["resident", "professional", "operator"] | None = None) -> list[FaqOut]:
-    query = select(FaqEntry).order_by(FaqEntry.id)
-    if not include_retired:
-        query = query.where(FaqEntry.active)
-    if audience:
-        query = query.where(FaqEntry.audience == audience)
-    return [_out(r) for r in session.scalars(query)]
-
-
-@router.get("/faq/export", summary="All active entries as YAML in the shape of knowledge/data/faq/*.yaml",
-            responses={200: {"content": {"application/yaml": {}}}})
-def export_faq(session: SessionDep, _: KnowledgeStaff) -> Response:
-    rows = session.scalars(select(FaqEntry).where(FaqEntry.active).order_by(FaqEntry.id))
-    entries = [{k: v for k, v in _out(r).model_dump(exclude={"active", "updated_at"}).items() if v not in (None, [])}
-               for r in rows]
-    text = yaml.safe_dump({"entries": entries}, allow_unicode=True, sort_keys=False)
-    return Response(text.encode("utf-8"), media_type="application/yaml; charset=utf-8",
-                    headers={"Content-Disposition": 'attachment; filename="faq.yaml"'})
-
-
-@router.get("/faq/{faq_id}", response_model=FaqOut, summary="One FAQ entry")
-def get_faq(faq_id: str, session: SessionDep, _: CurrentStaff) -> FaqOut:
-    return _out(_get(session, faq_id))
-
-
-@router.post("/faq", response_model=FaqOut, status_code=201, summary="Add an FAQ entry (coordinator, admin)")
-def create_faq(body: FaqCreate, session: SessionDep, staff: KnowledgeStaff, runtime: RuntimeDep) -> FaqOut:
-    row = _create(session, body, actor(staff))
+def create_entry(session: Session, runtime: Any, body: FaqCreate, staff: Staff) -> FaqEntry:
+    row = _add(session, body, actor(staff))
     _commit_and_rebuild(session, runtime)
-    return _out(row)
+    return row
 
 
-@router.put("/faq/{faq_id}", response_model=FaqOut, summary="Edit an FAQ entry (coordinator, admin)")
-def update_faq(faq_id: str, body: FaqBody, session: SessionDep, staff: KnowledgeStaff,
-               runtime: RuntimeDep) -> FaqOut:
-    row = _get(session, faq_id)
+def update_entry(session: Session, runtime: Any, faq_id: str, body: FaqBody, staff: Staff) -> FaqEntry:
+    """Replace the entry's content; saving a retired entry puts it back in use."""
+    row = get_entry(session, faq_id)
     values = body.model_dump()
     changed = sorted(k for k, v in values.items() if getattr(row, k) != v)
     for key, value in values.items():
         setattr(row, key, value)
+    if not row.active:
+        changed.append("active")
     row.active, row.updated_at = True, utcnow()
     audit(session, actor(staff), "faq.update", "faq", faq_id, {"fields": changed})
     _commit_and_rebuild(session, runtime)
-    return _out(row)
+    return row
 
 
-@router.post("/faq/{faq_id}/retire", response_model=FaqOut, summary="Retire an entry: the bot stops using it")
-def retire_faq(faq_id: str, session: SessionDep, staff: KnowledgeStaff, runtime: RuntimeDep) -> FaqOut:
-    row = _get(session, faq_id)
+def retire_entry(session: Session, runtime: Any, faq_id: str, staff: Staff) -> FaqEntry:
+    row = get_entry(session, faq_id)
     row.active, row.updated_at = False, utcnow()
     audit(session, actor(staff), "faq.retire", "faq", faq_id)
     _commit_and_rebuild(session, runtime)
-    return _out(row)
+    return row
 
 
-@router.get("/unanswered", response_model=list[UnansweredOut],
-            summary="Questions the bot could not answer, newest first, with the entries it considered")
-def list_unanswered(session: SessionDep, _: CurrentStaff, include_handled: bool = False) -> list[UnansweredOut]:
+def export_yaml(session: Session) -> str:
+    rows = session.scalars(select(FaqEntry).where(FaqEntry.active).order_by(FaqEntry.id))
+    entries = [{k: v for k, v in _out(r).model_dump(exclude={"active", "updated_at"}).items() if v not in (None, [])}
+               for r in rows]
+    return yaml.safe_dump({"entries": entries}, allow_unicode=True, sort_keys=False)
+
+
+def unanswered_questions(session: Session, include_handled: bool = False) -> list[UnansweredOut]:
     query = select(UnansweredQuestion).order_by(UnansweredQuestion.created_at.desc(), UnansweredQuestion.id.desc())
     if not include_handled:
         query = query.where(UnansweredQuestion.handled_at.is_(None))
@@ -195,17 +177,20 @@ def list_unanswered(session: SessionDep, _: CurrentStaff, include_handled: bool 
         created_at=r.created_at, handled_at=r.handled_at, handled_faq_id=r.handled_faq_id) for r in rows]
 
 
-@router.post("/unanswered/{question_id}/make-faq", response_model=FaqOut,
-             summary="One step: make the question a new FAQ entry, or add it as a paraphrase of entry X")
-def make_faq(question_id: int, body: MakeFaq, session: SessionDep, staff: KnowledgeStaff,
-             runtime: RuntimeDep) -> FaqOut:
+def _open_question(session: Session, question_id: int) -> UnansweredQuestion:
     question = session.get(UnansweredQuestion, question_id)
     if question is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"未回答の質問 #{question_id} が見つかりません。")
     if question.handled_at is not None:
         raise HTTPException(status.HTTP_409_CONFLICT, "この質問はすでに処理済みです。")
+    return question
+
+
+def make_faq_from(session: Session, runtime: Any, question_id: int, body: MakeFaq, staff: Staff) -> FaqEntry:
+    """One step: the question becomes a new entry, or a paraphrase of an existing one."""
+    question = _open_question(session, question_id)
     if body.new_entry is not None:
-        row = _create(session, body.new_entry, actor(staff))
+        row = _add(session, body.new_entry, actor(staff))
         if question.text not in row.paraphrases and question.text != row.question:
             row.paraphrases = [*row.paraphrases, question.text]
     else:
@@ -221,4 +206,73 @@ def make_faq(question_id: int, body: MakeFaq, session: SessionDep, staff: Knowle
     question.handled_at, question.handled_faq_id = utcnow(), row.id
     audit(session, actor(staff), "unanswered.handle", "unanswered_question", str(question_id), {"faq_id": row.id})
     _commit_and_rebuild(session, runtime)
-    return _out(row)
+    return row
+
+
+def dismiss_question(session: Session, question_id: int, staff: Staff) -> UnansweredQuestion:
+    """Not material for the knowledge (a test message, a name, a one-off): off the list, audited."""
+    question = _open_question(session, question_id)
+    question.handled_at = utcnow()
+    audit(session, actor(staff), "unanswered.dismiss", "unanswered_question", str(question_id))
+    return question
+
+
+# -- the API ---------------------------------------------------------------------------------------
+
+@router.get("/faq", response_model=list[FaqOut], summary="FAQ entries (retired ones too with include_retired)")
+def list_faq(session: SessionDep, _: CurrentStaff, include_retired: bool = False,
+             audience: Literal["resident", "professional", "operator"] | None = None) -> list[FaqOut]:
+    query = select(FaqEntry).order_by(FaqEntry.id)
+    if not include_retired:
+        query = query.where(FaqEntry.active)
+    if audience:
+        query = query.where(FaqEntry.audience == audience)
+    return [_out(r) for r in session.scalars(query)]
+
+
+@router.get("/faq/export", summary="All active entries as YAML in the shape of knowledge/data/faq/*.yaml",
+            responses={200: {"content": {"application/yaml": {}}}})
+def export_faq(session: SessionDep, _: KnowledgeStaff) -> Response:
+    return Response(export_yaml(session).encode("utf-8"), media_type="application/yaml; charset=utf-8",
+                    headers={"Content-Disposition": 'attachment; filename="faq.yaml"'})
+
+
+@router.get("/faq/{faq_id}", response_model=FaqOut, summary="One FAQ entry")
+def get_faq(faq_id: str, session: SessionDep, _: CurrentStaff) -> FaqOut:
+    return _out(get_entry(session, faq_id))
+
+
+@router.post("/faq", response_model=FaqOut, status_code=201, summary="Add an FAQ entry (coordinator, admin)")
+def create_faq(body: FaqCreate, session: SessionDep, staff: KnowledgeStaff, runtime: RuntimeDep) -> FaqOut:
+    return _out(create_entry(session, runtime, body, staff))
+
+
+@router.put("/faq/{faq_id}", response_model=FaqOut, summary="Edit an FAQ entry (coordinator, admin)")
+def update_faq(faq_id: str, body: FaqBody, session: SessionDep, staff: KnowledgeStaff,
+               runtime: RuntimeDep) -> FaqOut:
+    return _out(update_entry(session, runtime, faq_id, body, staff))
+
+
+@router.post("/faq/{faq_id}/retire", response_model=FaqOut, summary="Retire an entry: the bot stops using it")
+def retire_faq(faq_id: str, session: SessionDep, staff: KnowledgeStaff, runtime: RuntimeDep) -> FaqOut:
+    return _out(retire_entry(session, runtime, faq_id, staff))
+
+
+@router.get("/unanswered", response_model=list[UnansweredOut],
+            summary="Questions the bot could not answer, newest first, with the entries it considered")
+def list_unanswered(session: SessionDep, _: CurrentStaff, include_handled: bool = False) -> list[UnansweredOut]:
+    return unanswered_questions(session, include_handled)
+
+
+@router.post("/unanswered/{question_id}/make-faq", response_model=FaqOut,
+             summary="One step: make the question a new FAQ entry, or add it as a paraphrase of entry X")
+def make_faq(question_id: int, body: MakeFaq, session: SessionDep, staff: KnowledgeStaff,
+             runtime: RuntimeDep) -> FaqOut:
+    return _out(make_faq_from(session, runtime, question_id, body, staff))
+
+
+@router.post("/unanswered/{question_id}/dismiss", status_code=204,
+             summary="Take a question off the list without making FAQ of it (coordinator, admin)")
+def dismiss_unanswered(question_id: int, session: SessionDep, staff: KnowledgeStaff) -> Response:
+    dismiss_question(session, question_id, staff)
+    return Response(status_code=204)

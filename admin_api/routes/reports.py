@@ -12,7 +12,7 @@ import io
 import math
 import statistics
 from collections import Counter
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -37,6 +37,7 @@ class Report(BaseModel):
     date_from: date
     date_to: date
     consultations: int
+    by_month: dict[str, int]  # YYYY-MM in the hub's timezone: consultations opened that month
     by_channel: dict[str, int]
     by_route: dict[str, int]  # the route of each inbound message (faq, resource, handoff, emergency, ...)
     by_topic: dict[str, int]  # the first FAQ answered in the consultation ("none" when no FAQ)
@@ -62,6 +63,10 @@ def _durations(values: list[float]) -> Durations:
                      p90_seconds=percentile(values, 90))
 
 
+def _local(moment: datetime, zone: Any) -> datetime:
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(zone)
+
+
 def build_report(session: Any, start: datetime, end: datetime, date_from: date, date_to: date) -> Report:
     conversations = session.scalars(select(Conversation).where(Conversation.opened_at >= start,
                                                                Conversation.opened_at < end)).all()
@@ -85,6 +90,8 @@ def build_report(session: Any, start: datetime, end: datetime, date_from: date, 
         UnansweredQuestion.created_at >= start, UnansweredQuestion.created_at < end)) or 0
     return Report(
         date_from=date_from, date_to=date_to, consultations=len(ids),
+        by_month=dict(sorted(Counter(_local(c.opened_at, start.tzinfo).strftime("%Y-%m")
+                                     for c in conversations).items())),
         by_channel=dict(sorted(Counter(c.channel for c in conversations).items())),
         by_route=dict(sorted(routes.items())),
         by_topic=dict(sorted(Counter(c.topic or "none" for c in conversations).items())),
@@ -102,6 +109,8 @@ def report_csv(report: Report) -> str:
     writer.writerow(["期間", "開始", report.date_from.isoformat()])
     writer.writerow(["期間", "終了", report.date_to.isoformat()])
     writer.writerow(["相談件数", "合計", report.consultations])
+    for month, value in report.by_month.items():
+        writer.writerow(["月別相談件数", month, value])
     for section, label in (("by_channel", "チャネル別"), ("by_route", "経路別"), ("by_topic", "話題別"),
                            ("by_role", "職種別")):
         for key, value in getattr(report, section).items():
@@ -119,20 +128,27 @@ def report_csv(report: Report) -> str:
     return "\ufeff" + out.getvalue()
 
 
+def report_for(session: Any, timezone: str, date_from: date, date_to: date) -> Report:
+    """The report for whole days in the hub's timezone, both ends included."""
+    if date_to < date_from:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY,
+                            [{"loc": ["query", "to"], "msg": "終了日が開始日より前です", "type": "value_error"}])
+    zone = ZoneInfo(timezone)
+    start = datetime.combine(date_from, time.min, zone)
+    end = datetime.combine(date_to + timedelta(days=1), time.min, zone)
+    return build_report(session, start, end, date_from, date_to)
+
+
+def csv_response(report: Report) -> Response:
+    name = f"report_{report.date_from.isoformat()}_{report.date_to.isoformat()}.csv"
+    return Response(report_csv(report).encode("utf-8"), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
 @router.get("/reports", response_model=Report, summary="Activity figures for a date range (JSON or CSV)",
             responses={200: {"content": {"text/csv": {}}}})
 def get_report(session: SessionDep, runtime: RuntimeDep, _: ReportStaff,
                date_from: Annotated[date, Query(alias="from")], date_to: Annotated[date, Query(alias="to")],
                format: Literal["json", "csv"] = "json") -> Any:
-    if date_to < date_from:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY,
-                            [{"loc": ["query", "to"], "msg": "終了日が開始日より前です", "type": "value_error"}])
-    zone = ZoneInfo(runtime.settings.timezone)
-    start = datetime.combine(date_from, time.min, zone)
-    end = datetime.combine(date_to + timedelta(days=1), time.min, zone)
-    report = build_report(session, start, end, date_from, date_to)
-    if format == "csv":
-        name = f"report_{date_from.isoformat()}_{date_to.isoformat()}.csv"
-        return Response(report_csv(report).encode("utf-8"), media_type="text/csv; charset=utf-8",
-                        headers={"Content-Disposition": f'attachment; filename="{name}"'})
-    return report
+    report = report_for(session, runtime.settings.timezone, date_from, date_to)
+    return csv_response(report) if format == "csv" else report

@@ -7,14 +7,15 @@ import io
 import re
 import uuid
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Response, status
 from pydantic import BaseModel, Field, field_validator
 from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
 
 from admin_api.deps import CurrentStaff, KnowledgeStaff, SessionDep, actor
-from db.models import Resource, utcnow
+from db.models import Resource, Staff, utcnow
 from knowledge.opendata import CAPABILITIES, RESOURCE_COLUMNS, RESOURCE_TYPES
 from knowledge.store import audit
 
@@ -78,17 +79,20 @@ def _out(row: Resource) -> ResourceOut:
                        active=row.active, updated_at=row.updated_at)
 
 
-def _get(session: SessionDep, resource_id: str) -> Resource:
+# -- the acts, shared by the API below and the console (admin_api/console_knowledge.py) ---------------
+
+NOT_NULL = ("name", "type", "source", "around_the_clock", "capabilities", "sample")
+
+
+def get_resource_row(session: Session, resource_id: str) -> Resource:
     row = session.get(Resource, resource_id)
     if row is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"事業所「{resource_id}」が見つかりません。")
     return row
 
 
-@router.get("", response_model=list[ResourceOut], summary="Resources by type, municipality or words in the name")
-def list_resources(session: SessionDep, _: CurrentStaff, type: ResourceType | None = None,
-                   municipality: str | None = None, q: str | None = None, include_retired: bool = False,
-                   limit: Annotated[int, Query(ge=1, le=2000)] = 200) -> list[ResourceOut]:
+def find_resources(session: Session, type: str | None = None, municipality: str | None = None,
+                   q: str | None = None, include_retired: bool = False, limit: int = 200) -> list[Resource]:
     query = select(Resource).order_by(Resource.id)
     if not include_retired:
         query = query.where(Resource.active)
@@ -98,12 +102,48 @@ def list_resources(session: SessionDep, _: CurrentStaff, type: ResourceType | No
         query = query.where(Resource.municipality == municipality)
     if q:
         query = query.where(or_(Resource.name.contains(q), Resource.address.contains(q)))
-    return [_out(r) for r in session.scalars(query.limit(limit))]
+    return list(session.scalars(query.limit(limit)))
 
 
-@router.get("/export", summary="Active resources as CSV in the shape of knowledge/data/resources.csv (UTF-8, BOM)",
-            responses={200: {"content": {"text/csv": {}}}})
-def export_resources(session: SessionDep, _: KnowledgeStaff) -> Response:
+def add_resource(session: Session, body: ResourceBody, staff: Staff) -> Resource:
+    row = Resource(id="staff-" + uuid.uuid4().hex[:12], import_key=None, active=True, updated_at=utcnow(),
+                   **body.model_dump())
+    session.add(row)
+    session.flush()
+    audit(session, actor(staff), "resource.create", "resource", row.id)
+    session.commit()
+    return row
+
+
+def change_resource(session: Session, resource_id: str, changes: dict[str, Any], staff: Staff) -> Resource:
+    """Set the given facts (validated by ResourcePatch or ResourceBody); audited with before and after.
+    Saving a retired resource's form does not bring it back: that is `reinstate`."""
+    row = get_resource_row(session, resource_id)
+    field = next((k for k in NOT_NULL if k in changes and changes[k] is None), None)
+    if field:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY,
+                            [{"loc": ["body", field], "msg": "null にはできません", "type": "value_error"}])
+    changes = {k: v for k, v in changes.items() if getattr(row, k) != v}
+    if changes:
+        before = {k: getattr(row, k) for k in changes}
+        for key, value in changes.items():
+            setattr(row, key, value)
+        row.updated_at = utcnow()
+        audit(session, actor(staff), "resource.update", "resource", resource_id, {"before": before, "after": changes})
+    session.commit()
+    return row
+
+
+def set_resource_active(session: Session, resource_id: str, active: bool, staff: Staff) -> Resource:
+    """Retire (no longer in answers) or reinstate a resource."""
+    row = get_resource_row(session, resource_id)
+    row.active, row.updated_at = active, utcnow()
+    audit(session, actor(staff), "resource.reinstate" if active else "resource.retire", "resource", resource_id)
+    session.commit()
+    return row
+
+
+def export_csv(session: Session) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(RESOURCE_COLUMNS)
@@ -113,50 +153,47 @@ def export_resources(session: SessionDep, _: KnowledgeStaff) -> Response:
         writer.writerow(["" if values.get(c) is None else
                          (str(values[c]).lower() if isinstance(values[c], bool) else values[c])
                          for c in RESOURCE_COLUMNS])
-    return Response(("\ufeff" + out.getvalue()).encode("utf-8"), media_type="text/csv; charset=utf-8",
+    return "\ufeff" + out.getvalue()
+
+
+# -- the API ---------------------------------------------------------------------------------------
+
+@router.get("", response_model=list[ResourceOut], summary="Resources by type, municipality or words in the name")
+def list_resources(session: SessionDep, _: CurrentStaff, type: ResourceType | None = None,
+                   municipality: str | None = None, q: str | None = None, include_retired: bool = False,
+                   limit: Annotated[int, Query(ge=1, le=2000)] = 200) -> list[ResourceOut]:
+    return [_out(r) for r in find_resources(session, type, municipality, q, include_retired, limit)]
+
+
+@router.get("/export", summary="Active resources as CSV in the shape of knowledge/data/resources.csv (UTF-8, BOM)",
+            responses={200: {"content": {"text/csv": {}}}})
+def export_resources(session: SessionDep, _: KnowledgeStaff) -> Response:
+    return Response(export_csv(session).encode("utf-8"), media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": 'attachment; filename="resources.csv"'})
 
 
 @router.get("/{resource_id}", response_model=ResourceOut, summary="One resource")
 def get_resource(resource_id: str, session: SessionDep, _: CurrentStaff) -> ResourceOut:
-    return _out(_get(session, resource_id))
+    return _out(get_resource_row(session, resource_id))
 
 
 @router.post("", response_model=ResourceOut, status_code=201, summary="Add a resource (coordinator, admin)")
 def create_resource(body: ResourceBody, session: SessionDep, staff: KnowledgeStaff) -> ResourceOut:
-    row = Resource(id="staff-" + uuid.uuid4().hex[:12], import_key=None, active=True, updated_at=utcnow(),
-                   **body.model_dump())
-    session.add(row)
-    session.flush()
-    audit(session, actor(staff), "resource.create", "resource", row.id)
-    session.commit()
-    return _out(row)
+    return _out(add_resource(session, body, staff))
 
 
 @router.patch("/{resource_id}", response_model=ResourceOut, summary="Edit resource facts (coordinator, admin)")
 def update_resource(resource_id: str, body: ResourcePatch, session: SessionDep, staff: KnowledgeStaff) -> ResourceOut:
-    row = _get(session, resource_id)
-    changes = body.model_dump(exclude_unset=True)
-    if any(changes.get(k, "") is None for k in ("name", "type", "source", "around_the_clock", "capabilities",
-                                                "sample")):
-        field = next(k for k in ("name", "type", "source", "around_the_clock", "capabilities", "sample")
-                     if changes.get(k, "") is None)
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY,
-                            [{"loc": ["body", field], "msg": "null にはできません", "type": "value_error"}])
-    before = {k: getattr(row, k) for k in changes}
-    for key, value in changes.items():
-        setattr(row, key, value)
-    row.updated_at = utcnow()
-    audit(session, actor(staff), "resource.update", "resource", resource_id, {"before": before, "after": changes})
-    session.commit()
-    return _out(row)
+    return _out(change_resource(session, resource_id, body.model_dump(exclude_unset=True), staff))
 
 
 @router.post("/{resource_id}/retire", response_model=ResourceOut,
              summary="Retire a resource: it no longer appears in answers")
 def retire_resource(resource_id: str, session: SessionDep, staff: KnowledgeStaff) -> ResourceOut:
-    row = _get(session, resource_id)
-    row.active, row.updated_at = False, utcnow()
-    audit(session, actor(staff), "resource.retire", "resource", resource_id)
-    session.commit()
-    return _out(row)
+    return _out(set_resource_active(session, resource_id, False, staff))
+
+
+@router.post("/{resource_id}/reinstate", response_model=ResourceOut,
+             summary="Bring a retired resource back into answers")
+def reinstate_resource(resource_id: str, session: SessionDep, staff: KnowledgeStaff) -> ResourceOut:
+    return _out(set_resource_active(session, resource_id, True, staff))

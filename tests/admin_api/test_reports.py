@@ -76,6 +76,7 @@ def test_a_bad_range_names_the_field(api: Api, staff: dict[str, Member]) -> None
 def test_the_report_has_the_known_figures(api: Api, staff: dict[str, Member], known_data: None) -> None:
     report = api.get("/reports", staff["admin"], params=RANGE).json()
     assert report["consultations"] == 5
+    assert report["by_month"] == {"2020-04": 5}
     assert report["by_channel"] == {"line": 4, "slack": 1}
     assert report["by_route"] == {"faq": 2, "handoff": 1}
     assert report["by_topic"] == {"faq-a": 2, "none": 3}
@@ -85,6 +86,8 @@ def test_the_report_has_the_known_figures(api: Api, staff: dict[str, Member], kn
     assert report["resolution"] == {"count": 2, "median_seconds": 900.0, "p90_seconds": 1200.0}
     assert report["unanswered"] == 2
     assert report["satisfaction"] == {"yes": 1, "no": 1}
+    two_months = api.get("/reports", staff["admin"], params={"from": "2020-04-01", "to": "2020-05-31"}).json()
+    assert two_months["by_month"] == {"2020-04": 5, "2020-05": 1}  # months in Japan time, not UTC
     empty = api.get("/reports", staff["admin"], params={"from": "2019-01-01", "to": "2019-01-31"}).json()
     assert (empty["consultations"], empty["handoff_rate"], empty["resolution"]["median_seconds"]) == (0, None, None)
 
@@ -99,6 +102,7 @@ def test_the_csv_is_utf8_with_a_bom_and_the_same_figures(api: Api, staff: dict[s
     assert rows[0] == ["区分", "項目", "値"]
     figures = {(r[0], r[1]): r[2] for r in rows[1:]}
     assert figures[("相談件数", "合計")] == "5"
+    assert figures[("月別相談件数", "2020-04")] == "5"
     assert figures[("チャネル別", "line")] == "4"
     assert figures[("職種別", "nurse")] == "2"
     assert figures[("引き継ぎ", "率")] == "0.6"

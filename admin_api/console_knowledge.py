@@ -1,0 +1,334 @@
+"""The console's knowledge pages: FAQ editor, resource editor, and the unanswered questions.
+
+Forms become the API's own models (FaqCreate, ResourceBody, MakeFaq), so a form is validated exactly
+as an API call is and its errors are shown beside the fields; saving calls the same acts as the API
+(admin_api.routes.faq / .resources), which audit every change and rebuild the matcher.
+Everyone signed in may read; coordinators and admins may change (as in the API).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import Response
+from pydantic import ValidationError
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from admin_api.console import Console, Form, field_errors
+from admin_api.deps import KNOWLEDGE_ROLES
+from admin_api.routes import faq as faq_acts
+from admin_api.routes import resources as resource_acts
+from db.models import FaqEntry, Resource, UnansweredQuestion, Vacancy
+from knowledge.opendata import CAPABILITIES, RESOURCE_TYPES
+from knowledge.store import update_vacancy
+
+AUDIENCES = {"resident": "住民・家族", "professional": "専門職", "operator": "拠点・運営"}
+REASONS = {"no_match": "答えが見つからなかった", "unhelpful": "回答が役に立たなかった"}
+FORM_CAPABILITIES = {k: v for k, v in CAPABILITIES.items() if k != "around_the_clock"}
+ACCEPTING = {"": "不明", "true": "受け入れ可", "false": "受け入れ停止中"}
+LIST_LIMIT = 500
+
+
+def faq_from_form(form: Form, with_id: bool) -> faq_acts.FaqBody:
+    """The API's model from the editor's fields (lists are one item per line); raises ValidationError."""
+    values: dict[str, Any] = {
+        "audience": form.get("audience"), "question": form.get("question"), "answer": form.get("answer"),
+        "source": form.get("source"), "next_step": form.optional("next_step"),
+        "paraphrases": form.lines("paraphrases"), "quick_replies": form.lines("quick_replies"),
+        "tags": form.lines("tags"),
+    }
+    if with_id:
+        return faq_acts.FaqCreate(id=form.get("id").strip(), **values)
+    return faq_acts.FaqBody(**values)
+
+
+def faq_form_values(row: FaqEntry | None) -> dict[str, Any]:
+    if row is None:
+        return {"id": "", "audience": "resident", "question": "", "answer": "", "source": "", "next_step": "",
+                "paraphrases": "", "quick_replies": "", "tags": ""}
+    return {"id": row.id, "audience": row.audience, "question": row.question, "answer": row.answer,
+            "source": row.source, "next_step": row.next_step or "", "paraphrases": "\n".join(row.paraphrases),
+            "quick_replies": "\n".join(row.quick_replies), "tags": "\n".join(row.tags)}
+
+
+def resource_from_form(form: Form) -> resource_acts.ResourceBody:
+    def number(name: str) -> str | None:
+        return form.optional(name)
+    return resource_acts.ResourceBody(
+        name=form.get("name").strip(), type=form.get("type"), municipality=form.optional("municipality"),
+        address=form.optional("address"), latitude=number("latitude"), longitude=number("longitude"),
+        phone=form.optional("phone"), hours=form.optional("hours"), around_the_clock=bool(form.get("around_the_clock")),
+        capabilities=form.getlist("capabilities"), accepting_new={"true": True, "false": False}.get(form.get("accepting_new")),
+        notes=form.optional("notes"), source=form.get("source").strip() or "staff", sample=bool(form.get("sample")))
+
+
+def resource_form_values(row: Resource | None) -> dict[str, Any]:
+    if row is None:
+        return {"name": "", "type": "", "municipality": "", "address": "", "latitude": "", "longitude": "",
+                "phone": "", "hours": "", "around_the_clock": False, "capabilities": [], "accepting_new": "",
+                "notes": "", "source": "staff", "sample": False}
+    return {"name": row.name, "type": row.type, "municipality": row.municipality or "",
+            "address": row.address or "", "latitude": "" if row.latitude is None else row.latitude,
+            "longitude": "" if row.longitude is None else row.longitude, "phone": row.phone or "",
+            "hours": row.hours or "", "around_the_clock": row.around_the_clock or "around_the_clock" in row.capabilities,
+            "capabilities": [c for c in row.capabilities if c != "around_the_clock"],
+            "accepting_new": {True: "true", False: "false"}.get(row.accepting_new, ""), "notes": row.notes or "",
+            "source": row.source, "sample": row.sample}
+
+
+def build(console: Console) -> APIRouter:
+    router = APIRouter()
+    runtime = console.runtime
+    globals_ = {"AUDIENCES": AUDIENCES, "RESOURCE_TYPES": RESOURCE_TYPES, "CAPABILITIES": FORM_CAPABILITIES,
+                "TYPE_CHOICES": {"": "選んでください", **RESOURCE_TYPES},
+                "ACCEPTING": ACCEPTING, "REASONS": REASONS}
+
+    def page(request: Request, name: str, status_code: int = 200, **context: Any) -> Response:
+        return console.render(request, name, status_code, **globals_, **context)
+
+    # -- FAQ ---------------------------------------------------------------------------------------
+
+    def faq_rows(session: Session, audience: str, q: str, retired: bool) -> list[FaqEntry]:
+        query = select(FaqEntry).order_by(FaqEntry.id)
+        if not retired:
+            query = query.where(FaqEntry.active)
+        if audience:
+            query = query.where(FaqEntry.audience == audience)
+        if q:
+            query = query.where(or_(FaqEntry.id.contains(q), FaqEntry.question.contains(q),
+                                    FaqEntry.answer.contains(q)))
+        return list(session.scalars(query.limit(LIST_LIMIT)))
+
+    @router.get("/faq")
+    async def faq_list(request: Request, audience: str = "", q: str = "", retired: bool = False,
+                       done: str | None = None) -> Response:
+        staff = await console.allow(request)
+        if isinstance(staff, Response):
+            return staff
+        rows = await console.act(faq_rows, audience, q.strip(), retired)
+        return page(request, "faq_list.html", staff=staff, rows=rows, audience=audience, q=q, retired=retired,
+                    done=done, limit=LIST_LIMIT)
+
+    @router.get("/faq/export")
+    async def faq_export(request: Request) -> Response:
+        staff = await console.allow(request, KNOWLEDGE_ROLES)
+        if isinstance(staff, Response):
+            return staff
+        text = await console.act(faq_acts.export_yaml)
+        return Response(text.encode("utf-8"), media_type="application/yaml; charset=utf-8",
+                        headers={"Content-Disposition": 'attachment; filename="faq.yaml"'})
+
+    def faq_editor(request: Request, staff: Any, row: FaqEntry | None, values: dict[str, Any],
+                   errors: dict[str, str] | None = None, error: str | None = None, status_code: int = 200,
+                   done: str | None = None, question: Any = None) -> Response:
+        return page(request, "faq_edit.html", status_code, staff=staff, row=row, v=values, errors=errors or {},
+                    error=error, done=done, question=question, can_edit=staff.role in KNOWLEDGE_ROLES)
+
+    @router.get("/faq/new")
+    async def faq_new(request: Request, unanswered: int | None = None) -> Response:
+        staff = await console.allow(request, KNOWLEDGE_ROLES)
+        if isinstance(staff, Response):
+            return staff
+        values, question = faq_form_values(None), None
+        if unanswered is not None:
+            question = await console.act(lambda s: s.get(UnansweredQuestion, unanswered))
+            if question is not None:
+                values["question"] = question.text
+        return faq_editor(request, staff, None, values, question=question)
+
+    @router.get("/faq/{faq_id}")
+    async def faq_edit(request: Request, faq_id: str, done: str | None = None) -> Response:
+        staff = await console.allow(request)
+        if isinstance(staff, Response):
+            return staff
+        row = await console.act(lambda s: s.get(FaqEntry, faq_id))
+        if row is None:
+            return page(request, "error.html", 404, staff=staff, message=f"FAQ「{faq_id}」が見つかりません。")
+        return faq_editor(request, staff, row, faq_form_values(row), done=done)
+
+    @router.post("/faq/save")
+    async def faq_save(request: Request) -> Response:
+        """New entry (with `unanswered`: made from that question), or an edit of `original_id`."""
+        staff = await console.allow(request, KNOWLEDGE_ROLES)
+        if isinstance(staff, Response):
+            return staff
+        form = await console.form(request)
+        if form is None:
+            return console.expired(request)
+        original, unanswered = form.get("original_id"), form.get("unanswered")
+        values = {k: form.get(k) for k in faq_form_values(None)}
+        try:
+            body = faq_from_form(form, with_id=not original)
+            if original:
+                row = await console.act(faq_acts.update_entry, runtime, original, body, staff)
+            elif unanswered.isdigit():
+                row = await console.act(faq_acts.make_faq_from, runtime, int(unanswered),
+                                        faq_acts.MakeFaq(new_entry=body), staff)
+            else:
+                row = await console.act(faq_acts.create_entry, runtime, body, staff)
+        except (ValidationError, HTTPException) as exc:
+            errors, error = field_errors(exc)
+            existing = await console.act(lambda s: s.get(FaqEntry, original)) if original else None
+            question = await console.act(lambda s: s.get(UnansweredQuestion, int(unanswered))) \
+                if unanswered.isdigit() else None
+            return faq_editor(request, staff, existing, values, errors,
+                              error or "入力に誤りがあります。赤字の項目を直してください。", 422, question=question)
+        return console.back(f"/admin/faq/{row.id}", done="保存しました。次のメッセージからボットがこの内容で答えます。")
+
+    @router.post("/faq/{faq_id}/retire")
+    async def faq_retire(request: Request, faq_id: str) -> Response:
+        staff = await console.allow(request, KNOWLEDGE_ROLES)
+        if isinstance(staff, Response):
+            return staff
+        if await console.form(request) is None:
+            return console.expired(request)
+        try:
+            await console.act(faq_acts.retire_entry, runtime, faq_id, staff)
+        except HTTPException as exc:
+            return console.back(f"/admin/faq/{faq_id}", error=str(exc.detail))
+        return console.back(f"/admin/faq/{faq_id}", done="使用を停止しました。ボットはこのFAQで答えなくなります。"
+                                                        "再び使うには内容を保存してください。")
+
+    # -- Resources ---------------------------------------------------------------------------------
+
+    @router.get("/resources")
+    async def resource_list(request: Request, type: str = "", municipality: str = "", q: str = "",
+                            retired: bool = False) -> Response:
+        staff = await console.allow(request)
+        if isinstance(staff, Response):
+            return staff
+        rows = await console.act(resource_acts.find_resources, type or None, municipality.strip() or None,
+                                 q.strip() or None, retired, LIST_LIMIT)
+        municipalities = await console.act(lambda s: sorted(m for m in s.scalars(
+            select(Resource.municipality).where(Resource.active).distinct()) if m))
+        return page(request, "resources_list.html", staff=staff, rows=rows, type=type, municipality=municipality,
+                    q=q, retired=retired, municipalities=municipalities, limit=LIST_LIMIT)
+
+    @router.get("/resources/export")
+    async def resource_export(request: Request) -> Response:
+        staff = await console.allow(request, KNOWLEDGE_ROLES)
+        if isinstance(staff, Response):
+            return staff
+        text = await console.act(resource_acts.export_csv)
+        return Response(text.encode("utf-8"), media_type="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": 'attachment; filename="resources.csv"'})
+
+    def resource_editor(request: Request, staff: Any, row: Resource | None, values: dict[str, Any],
+                        vacancy: Vacancy | None = None, errors: dict[str, str] | None = None,
+                        error: str | None = None, status_code: int = 200, done: str | None = None) -> Response:
+        return page(request, "resource_edit.html", status_code, staff=staff, row=row, v=values, vacancy=vacancy,
+                    errors=errors or {}, error=error, done=done, can_edit=staff.role in KNOWLEDGE_ROLES)
+
+    def resource_and_vacancy(session: Session, resource_id: str) -> tuple[Resource | None, Vacancy | None]:
+        return session.get(Resource, resource_id), session.get(Vacancy, resource_id)
+
+    @router.get("/resources/new")
+    async def resource_new(request: Request) -> Response:
+        staff = await console.allow(request, KNOWLEDGE_ROLES)
+        if isinstance(staff, Response):
+            return staff
+        return resource_editor(request, staff, None, resource_form_values(None))
+
+    @router.get("/resources/{resource_id}")
+    async def resource_edit(request: Request, resource_id: str, done: str | None = None,
+                            error: str | None = None) -> Response:
+        staff = await console.allow(request)
+        if isinstance(staff, Response):
+            return staff
+        row, vacancy = await console.act(resource_and_vacancy, resource_id)
+        if row is None:
+            return page(request, "error.html", 404, staff=staff, message=f"事業所「{resource_id}」が見つかりません。")
+        return resource_editor(request, staff, row, resource_form_values(row), vacancy, done=done, error=error)
+
+    @router.post("/resources/save")
+    async def resource_save(request: Request) -> Response:
+        staff = await console.allow(request, KNOWLEDGE_ROLES)
+        if isinstance(staff, Response):
+            return staff
+        form = await console.form(request)
+        if form is None:
+            return console.expired(request)
+        original = form.get("original_id")
+        try:
+            body = resource_from_form(form)
+            if original:
+                row = await console.act(resource_acts.change_resource, original, body.model_dump(), staff)
+            else:
+                row = await console.act(resource_acts.add_resource, body, staff)
+        except (ValidationError, HTTPException) as exc:
+            errors, error = field_errors(exc)
+            values = {**{k: form.get(k) for k in resource_form_values(None)},
+                      "around_the_clock": bool(form.get("around_the_clock")), "sample": bool(form.get("sample")),
+                      "capabilities": form.getlist("capabilities")}
+            existing, vacancy = await console.act(resource_and_vacancy, original) if original else (None, None)
+            return resource_editor(request, staff, existing, values, vacancy, errors,
+                                   error or "入力に誤りがあります。赤字の項目を直してください。", 422)
+        return console.back(f"/admin/resources/{row.id}", done="保存しました。次の検索から反映されます。")
+
+    @router.post("/resources/{resource_id}/{act}")
+    async def resource_act(request: Request, resource_id: str, act: str) -> Response:
+        """retire / reinstate / vacancy (a short stay's free beds as of today)."""
+        staff = await console.allow(request, KNOWLEDGE_ROLES)
+        if isinstance(staff, Response):
+            return staff
+        form = await console.form(request)
+        if form is None:
+            return console.expired(request)
+        back = f"/admin/resources/{resource_id}"
+        try:
+            if act in ("retire", "reinstate"):
+                await console.act(resource_acts.set_resource_active, resource_id, act == "reinstate", staff)
+                done = "掲載を再開しました。" if act == "reinstate" else "掲載を停止しました。案内に出なくなります。"
+            elif act == "vacancy":
+                beds = form.get("beds").strip()
+                if not beds.isdigit() or int(beds) > 999:
+                    return console.back(back, error="空床数は0〜999の整数で入力してください。")
+                done = await console.act(update_vacancy, resource_id, int(beds), staff.id, f"staff:{staff.id}")
+            else:
+                return page(request, "error.html", 404, staff=staff, message="その操作はありません。")
+        except HTTPException as exc:
+            return console.back(back, error=str(exc.detail))
+        return console.back(back, done=done)
+
+    # -- Unanswered questions ----------------------------------------------------------------------
+
+    @router.get("/unanswered")
+    async def unanswered_list(request: Request, handled: bool = False, done: str | None = None,
+                              error: str | None = None) -> Response:
+        staff = await console.allow(request)
+        if isinstance(staff, Response):
+            return staff
+        rows = await console.act(faq_acts.unanswered_questions, handled)
+        return page(request, "unanswered.html", staff=staff, rows=rows, handled=handled, done=done, error=error,
+                    can_edit=staff.role in KNOWLEDGE_ROLES)
+
+    @router.post("/unanswered/{question_id}/{act}")
+    async def unanswered_act(request: Request, question_id: int, act: str) -> Response:
+        """paraphrase (of the chosen entry) / dismiss."""
+        staff = await console.allow(request, KNOWLEDGE_ROLES)
+        if isinstance(staff, Response):
+            return staff
+        form = await console.form(request)
+        if form is None:
+            return console.expired(request)
+        try:
+            if act == "paraphrase":
+                target = form.get("faq_id").strip()
+                if not target:
+                    return console.back("/admin/unanswered", error="言い換えを追加するFAQを選んでください。")
+                row = await console.act(faq_acts.make_faq_from, runtime, question_id,
+                                        faq_acts.MakeFaq(paraphrase_of=target), staff)
+                done = f"「{row.question}」の言い換えに追加しました。"
+            elif act == "dismiss":
+                await console.act(faq_acts.dismiss_question, question_id, staff)
+                done = f"質問 #{question_id} を対象外にしました。"
+            else:
+                return page(request, "error.html", 404, staff=staff, message="その操作はありません。")
+        except HTTPException as exc:
+            fields, message = field_errors(exc)
+            return console.back("/admin/unanswered", error=message or next(iter(fields.values()), "処理できませんでした。"))
+        return console.back("/admin/unanswered", done=done)
+
+    return router
