@@ -63,7 +63,7 @@ FIELD_MESSAGES = {
     "string_too_long": "{max_length}文字以内で入力してください。",
     "string_pattern_mismatch": "形式が正しくありません。", "literal_error": "選択肢から選んでください。",
     "float_parsing": "数値で入力してください。", "int_parsing": "整数で入力してください。",
-    "greater_than_equal": "{ge}以上で入力してください。", "less_than_equal": "{le}以下で入力してください。",
+    "greater_than_equal": "{ge:g}以上で入力してください。", "less_than_equal": "{le:g}以下で入力してください。",
     "too_long": "{max_length}件までです。",
 }
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -62,6 +63,22 @@ def field_errors(response: httpx.Response) -> list[str]:
     """The names of the fields a 422 complains about (loc is ["body"|"query", field, ...])."""
     assert response.status_code == 422, response.text
     return [str(error["loc"][1] if len(error["loc"]) > 1 else error["loc"][0]) for error in response.json()["detail"]]
+
+
+def csrf_of(html: str) -> str:
+    """The CSRF token a console page puts in its forms."""
+    match = re.search(r'name="csrf" value="([^"]+)"', html)
+    assert match, html
+    return match.group(1)
+
+
+def console_login(desk: DeskServer, member: Member) -> httpx.Client:
+    """A console client logged in as `member` (its cookies hold the session and the CSRF token)."""
+    client = httpx.Client(base_url=desk.url, timeout=10.0)
+    page = client.get("/admin/login")
+    response = client.post("/admin/login", data={"csrf": csrf_of(page.text), "token": member.token})
+    assert response.status_code == 303 and response.headers["location"] == "/admin/"
+    return client
 
 
 def conversation_of(db: Database, user: str) -> Conversation | None:

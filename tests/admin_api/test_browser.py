@@ -93,3 +93,45 @@ def test_the_try_page_answers_in_the_browser(desk: DeskServer, page: Page) -> No
     expect(page.locator("#try-messages")).to_contain_text(XSS, timeout=10_000)
     assert page.locator("#try-messages img").count() == 0
     assert page.dialogs == []  # type: ignore[attr-defined]
+
+
+def test_a_coordinator_makes_a_faq_of_an_unanswered_question_and_the_bot_answers_it(
+        desk: DeskServer, staff: dict[str, Member], line: FakeLinePlatform, page: Page, tmp_path: Path) -> None:
+    question = "もこもこの申し込み窓口は？"
+    desk.post_line(line_body("message-text", user=new_user(), text=question))
+    login(page, desk, staff["coordinator"])
+    page.click("nav >> text=未回答の質問")
+    item = page.locator("li.question", has_text=question)
+    expect(item).to_be_visible()
+    item.locator("text=新しいFAQにする").click()
+    expect(page.locator("#f-question")).to_have_value(question)
+    page.fill("#f-id", "resident.mokomoko")
+    page.fill("#f-source", "拠点の案内（サンプル）")
+    page.click("form.editor button[type=submit]")  # no answer yet: the page says which field, and keeps what was typed
+    expect(page.locator("#e-answer")).to_have_text("入力してください。")
+    expect(page.locator("#f-answer")).to_have_attribute("aria-invalid", "true")
+    expect(page.locator("#f-id")).to_have_value("resident.mokomoko")
+    page.fill("#f-answer", "もこもこの申し込みは{hub_name}で受け付けています（サンプル）。")
+    page.click("form.editor button[type=submit]")
+    expect(page.locator(".done")).to_contain_text("保存しました")
+    line.reset()
+    desk.post_line(line_body("message-text", user=new_user(), text=question))
+    wait_until(lambda: any("もこもこの申し込みは" in t for t in line.texts()), timeout=8)
+    page.click("nav >> text=未回答の質問")
+    expect(page.locator("li.question", has_text=question)).to_have_count(0)
+
+
+def test_the_report_draws_its_charts(desk: DeskServer, staff: dict[str, Member], page: Page,
+                                     tmp_path: Path) -> None:
+    login(page, desk, staff["admin"])
+    page.click("nav >> text=活動報告")
+    page.fill("input[name=from]", "2000-01-01")
+    page.click("text=集計する")
+    expect(page.locator("#fig-consultations")).not_to_have_text("0")
+    assert page.locator("figure.chart rect.bar").count() >= 3
+    assert page.locator("figure.chart rect.bar").first.bounding_box()["width"] > 10
+    shot = Path(os.environ.get("ZD_SCREENSHOT_DIR") or tmp_path) / "console-report.png"
+    page.screenshot(path=str(shot), full_page=True)
+    with page.expect_download() as download:
+        page.click("text=CSVで書き出す")
+    assert Path(download.value.path()).read_bytes().startswith(b"\xef\xbb\xbf")

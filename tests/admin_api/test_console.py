@@ -9,25 +9,11 @@ from contextlib import closing
 import httpx
 
 from db.session import Database
-from tests.admin_api.conftest import Member, conversation_of, handed_off
+from tests.admin_api.conftest import Member, console_login, conversation_of, csrf_of, handed_off
 from tests.fakes.line_platform import FakeLinePlatform
 from tests.support import DeskServer, line_body, new_user, wait_until
 
 XSS = '<script>alert("x")</script><img src=x onerror=alert(1)>'
-
-
-def _csrf(html: str) -> str:
-    match = re.search(r'name="csrf" value="([^"]+)"', html)
-    assert match, html
-    return match.group(1)
-
-
-def _login(desk: DeskServer, member: Member) -> httpx.Client:
-    client = httpx.Client(base_url=desk.url, timeout=10.0)
-    page = client.get("/admin/login")
-    response = client.post("/admin/login", data={"csrf": _csrf(page.text), "token": member.token})
-    assert response.status_code == 303 and response.headers["location"] == "/admin/"
-    return client
 
 
 def test_pages_need_a_login_and_a_wrong_token_is_refused(desk: DeskServer, staff: dict[str, Member]) -> None:
@@ -38,7 +24,7 @@ def test_pages_need_a_login_and_a_wrong_token_is_refused(desk: DeskServer, staff
         page = client.get("/admin/login")
         assert page.status_code == 200 and "APIトークン" in page.text
         assert "httponly" in page.headers["set-cookie"].lower()
-        wrong = client.post("/admin/login", data={"csrf": _csrf(page.text), "token": "zd_wrong"})
+        wrong = client.post("/admin/login", data={"csrf": csrf_of(page.text), "token": "zd_wrong"})
         assert wrong.status_code == 401 and "トークンが正しくない" in wrong.text
         no_csrf = client.post("/admin/login", data={"token": staff["nurse"].token})
         assert no_csrf.status_code == 403
@@ -48,13 +34,13 @@ def test_pages_need_a_login_and_a_wrong_token_is_refused(desk: DeskServer, staff
 def test_login_sets_an_httponly_cookie_and_logout_clears_it(desk: DeskServer, staff: dict[str, Member]) -> None:
     client = httpx.Client(base_url=desk.url, timeout=10.0)
     page = client.get("/admin/login")
-    response = client.post("/admin/login", data={"csrf": _csrf(page.text), "token": staff["nurse"].token})
+    response = client.post("/admin/login", data={"csrf": csrf_of(page.text), "token": staff["nurse"].token})
     session_cookie = next(h for h in response.headers.get_list("set-cookie") if h.startswith("zd_session="))
     assert "httponly" in session_cookie.lower() and "samesite=strict" in session_cookie.lower()
     queue = client.get("/admin/")
     assert queue.status_code == 200 and "佐藤 花子" in queue.text
     assert client.post("/admin/logout", data={"csrf": "forged"}).status_code == 403
-    assert client.post("/admin/logout", data={"csrf": _csrf(queue.text)}).status_code == 303
+    assert client.post("/admin/logout", data={"csrf": csrf_of(queue.text)}).status_code == 303
     assert client.get("/admin/").status_code == 303
     client.close()
 
@@ -63,7 +49,7 @@ def test_the_queue_shows_both_status_words_and_marks_emergencies(
         desk: DeskServer, database: Database, staff: dict[str, Member], line: FakeLinePlatform) -> None:
     _, normal = handed_off(desk, database)
     _, emergency = handed_off(desk, database, "父が息をしていない")
-    with closing(_login(desk, staff["msw"])) as client:
+    with closing(console_login(desk, staff["msw"])) as client:
         html = client.get("/admin/").text
         assert f"相談 #{normal}" in html and "対応待ち (pending)" in html
         row = re.search(rf'<tr class="emergency" data-id="{emergency}">', html)
@@ -81,7 +67,7 @@ def test_resident_text_is_always_escaped(desk: DeskServer, database: Database, s
     desk.post_line(line_body("message-text", user=user, text="人と話したい"))
     desk.post_line(line_body("message-text", user=user, text=XSS))
     conversation = wait_until(lambda: conversation_of(database, user), timeout=8)
-    with closing(_login(desk, staff["nurse"])) as client:
+    with closing(console_login(desk, staff["nurse"])) as client:
         def page() -> str:
             html = client.get(f"/admin/conversations/{conversation.id}").text
             return html if "&lt;script&gt;" in html else ""
@@ -96,8 +82,8 @@ def test_claim_reply_and_note_from_the_console(desk: DeskServer, database: Datab
                                                line: FakeLinePlatform) -> None:
     user, conversation_id = handed_off(desk, database)
     base = f"/admin/conversations/{conversation_id}"
-    with closing(_login(desk, staff["nurse"])) as client:
-        csrf = _csrf(client.get(base).text)
+    with closing(console_login(desk, staff["nurse"])) as client:
+        csrf = csrf_of(client.get(base).text)
         assert client.post(f"{base}/reply", data={"text": "先に返信"}).status_code == 403  # no CSRF token
         refused = client.post(f"{base}/reply", data={"csrf": csrf, "text": "先に返信"}, follow_redirects=True)
         assert "対応する" in refused.text and 'class="error"' in refused.text

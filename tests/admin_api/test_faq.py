@@ -109,3 +109,20 @@ def test_an_unanswered_question_becomes_a_faq_entry_or_a_paraphrase_in_one_step(
     assert handled[second_id]["handled_faq_id"] == "resident.doctor_names"
     assert _audited(database, "unanswered.handle", str(second_id))
     assert api.post("/unanswered/999999/make-faq", c, json={"paraphrase_of": some_faq}).status_code == 404
+
+
+def test_a_question_that_is_not_knowledge_is_dismissed(database: Database, api: Api,
+                                                        staff: dict[str, Member]) -> None:
+    with database.session() as session:
+        question = UnansweredQuestion(text="テストです", reason="no_match", candidates=[])
+        session.add(question)
+        session.flush()
+        question_id = question.id
+    assert api.post(f"/unanswered/{question_id}/dismiss", staff["nurse"]).status_code == 403
+    assert api.post(f"/unanswered/{question_id}/dismiss", staff["coordinator"]).status_code == 204
+    assert api.post(f"/unanswered/{question_id}/dismiss", staff["coordinator"]).status_code == 409
+    assert question_id not in {q["id"] for q in api.get("/unanswered", staff["nurse"]).json()}
+    handled = {q["id"]: q for q in api.get("/unanswered", staff["nurse"], params={"include_handled": "true"}).json()}
+    assert handled[question_id]["handled_at"] and handled[question_id]["handled_faq_id"] is None
+    assert _audited(database, "unanswered.dismiss", str(question_id))
+    assert api.post("/unanswered/999999/dismiss", staff["admin"]).status_code == 404

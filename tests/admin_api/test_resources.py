@@ -54,6 +54,9 @@ def test_a_resource_is_created_edited_exported_and_retired(api: Api, staff: dict
         "suction terminal_care", "true", "false")
     assert api.post(f"/resources/{rid}/retire", c).json()["active"] is False
     assert rid not in {r["id"] for r in api.get("/resources", c).json()}
+    assert api.post(f"/resources/{rid}/reinstate", staff["nurse"]).status_code == 403
+    assert api.post(f"/resources/{rid}/reinstate", c).json()["active"] is True
+    assert rid in {r["id"] for r in api.get("/resources", c).json()}
     with database.session() as session:
         actions = set(session.scalars(select(AuditLog.action).where(AuditLog.target_id == rid)))
-    assert actions == {"resource.create", "resource.update", "resource.retire"}
+    assert actions == {"resource.create", "resource.update", "resource.retire", "resource.reinstate"}
