@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import parse_qs, quote
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, HTTPException, Request
@@ -26,6 +26,7 @@ from jinja2 import Environment, FileSystemLoader, pass_environment, select_autoe
 from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
 
 from admin_api.deps import KNOWLEDGE_ROLES, REPORT_ROLES, staff_session
 from bot.conversation import HELPDESK_LABELS
@@ -69,16 +70,17 @@ FIELD_MESSAGES = {
 
 
 class Form:
-    """A posted application/x-www-form-urlencoded body (no extra dependency for multipart)."""
+    """A posted form's text fields (urlencoded or multipart; uploads are read by deps.read_upload)."""
 
-    def __init__(self, raw: bytes) -> None:
-        self.values = parse_qs(raw.decode("utf-8", errors="replace"), keep_blank_values=True)
+    def __init__(self, data: FormData) -> None:
+        self.data = data
 
     def get(self, name: str, default: str = "") -> str:
-        return self.values.get(name, [default])[0]
+        value = self.data.get(name, default)
+        return value if isinstance(value, str) else default
 
     def getlist(self, name: str) -> list[str]:
-        return self.values.get(name, [])
+        return [v for v in self.data.getlist(name) if isinstance(v, str)]
 
     def optional(self, name: str) -> str | None:
         """The field's text, or None when left empty."""
@@ -149,7 +151,7 @@ class Console:
 
     async def form(self, request: Request) -> Form | None:
         """The posted form, or None when its CSRF token does not match the cookie."""
-        form = Form(await request.body())
+        form = Form(await request.form())
         cookie = request.cookies.get(CSRF_COOKIE, "")
         if not cookie or not hmac.compare_digest(cookie, form.get("csrf")):
             return None

@@ -17,7 +17,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from admin_api.console import Console, Form, field_errors
-from admin_api.deps import KNOWLEDGE_ROLES
+from admin_api.deps import KNOWLEDGE_ROLES, decode_upload, read_upload
 from admin_api.routes import faq as faq_acts
 from admin_api.routes import resources as resource_acts
 from db.models import FaqEntry, Resource, UnansweredQuestion, Vacancy
@@ -28,6 +28,7 @@ AUDIENCES = {"resident": "住民・家族", "professional": "専門職", "operat
 REASONS = {"no_match": "答えが見つからなかった", "unhelpful": "回答が役に立たなかった"}
 FORM_CAPABILITIES = {k: v for k, v in CAPABILITIES.items() if k != "around_the_clock"}
 ACCEPTING = {"": "不明", "true": "受け入れ可", "false": "受け入れ停止中"}
+IMPORT_KINDS = {"care": "介護サービス事業所一覧", "medical": "医療機関一覧", "resources": "この画面で書き出したCSV"}
 LIST_LIMIT = 500
 
 
@@ -83,7 +84,7 @@ def build(console: Console) -> APIRouter:
     runtime = console.runtime
     globals_ = {"AUDIENCES": AUDIENCES, "RESOURCE_TYPES": RESOURCE_TYPES, "CAPABILITIES": FORM_CAPABILITIES,
                 "TYPE_CHOICES": {"": "選んでください", **RESOURCE_TYPES},
-                "ACCEPTING": ACCEPTING, "REASONS": REASONS}
+                "ACCEPTING": ACCEPTING, "REASONS": REASONS, "IMPORT_KINDS": IMPORT_KINDS}
 
     def page(request: Request, name: str, status_code: int = 200, **context: Any) -> Response:
         return console.render(request, name, status_code, **globals_, **context)
@@ -191,7 +192,40 @@ def build(console: Console) -> APIRouter:
         return console.back(f"/admin/faq/{faq_id}", done="使用を停止しました。ボットはこのFAQで答えなくなります。"
                                                         "再び使うには内容を保存してください。")
 
+    async def upload_of(request: Request) -> tuple[bytes, str]:
+        """The form's file and its name (the size limit is checked before the form is read)."""
+        data = await read_upload(request, runtime.settings.max_import_bytes)
+        upload = (await request.form()).get("file")
+        return data, getattr(upload, "filename", None) or "upload"
+
+    def lines_of(exc: HTTPException) -> list[str]:
+        """An import's refusal as 「N行目: …」 lines."""
+        if not isinstance(exc.detail, list):
+            return [str(exc.detail)]
+        return [(f"{e['loc'][1]}行目: " if len(e["loc"]) > 1 else "") + str(e["msg"]).removeprefix("Value error, ")
+                for e in exc.detail]
+
+    @router.post("/faq/import")
+    async def faq_import(request: Request) -> Response:
+        staff = await console.allow(request, KNOWLEDGE_ROLES)
+        if isinstance(staff, Response):
+            return staff
+        try:
+            data, _ = await upload_of(request)
+            if await console.form(request) is None:
+                return console.expired(request)
+            result = await console.act(faq_acts.import_entries, runtime, decode_upload(data), staff)
+        except HTTPException as exc:
+            rows = await console.act(faq_rows, "", "", False)
+            return page(request, "faq_list.html", 422, staff=staff, rows=rows, audience="", q="", retired=False,
+                        limit=LIST_LIMIT, error="取り込めませんでした。何も変更していません。", problems=lines_of(exc))
+        return console.back("/admin/faq", done=f"取り込みました: 新規 {result.created}件、更新 {result.updated}件、"
+                                               f"変更なし {result.unchanged}件。")
+
     # -- Resources ---------------------------------------------------------------------------------
+
+    def municipalities_of(session: Session) -> list[str]:
+        return sorted(m for m in session.scalars(select(Resource.municipality).where(Resource.active).distinct()) if m)
 
     @router.get("/resources")
     async def resource_list(request: Request, type: str = "", municipality: str = "", q: str = "",
@@ -201,10 +235,35 @@ def build(console: Console) -> APIRouter:
             return staff
         rows = await console.act(resource_acts.find_resources, type or None, municipality.strip() or None,
                                  q.strip() or None, retired, LIST_LIMIT)
-        municipalities = await console.act(lambda s: sorted(m for m in s.scalars(
-            select(Resource.municipality).where(Resource.active).distinct()) if m))
+        municipalities = await console.act(municipalities_of)
         return page(request, "resources_list.html", staff=staff, rows=rows, type=type, municipality=municipality,
                     q=q, retired=retired, municipalities=municipalities, limit=LIST_LIMIT)
+
+    @router.post("/resources/import")
+    async def resource_import(request: Request) -> Response:
+        staff = await console.allow(request, KNOWLEDGE_ROLES)
+        if isinstance(staff, Response):
+            return staff
+        report, problems, error = None, [], None
+        try:
+            data, name = await upload_of(request)
+            form = await console.form(request)
+            if form is None:
+                return console.expired(request)
+            kind = form.get("kind") or None
+            if kind not in (None, *IMPORT_KINDS):
+                raise HTTPException(422, "ファイルの種類を選んでください。")
+            report = await console.act(resource_acts.import_resources, data, kind, name[:200], staff)
+            problems = [f"{p.row}行目: {p.reason}" for p in report.problems]
+        except HTTPException as exc:
+            error, problems = "取り込めませんでした。何も変更していません。", lines_of(exc)
+        rows = await console.act(resource_acts.find_resources, None, None, None, False, LIST_LIMIT)
+        municipalities = await console.act(municipalities_of)
+        done = (f"取り込みました（{IMPORT_KINDS.get(report.kind, report.kind)}、{report.encoding}）: "
+                f"新規 {report.created}件、更新 {report.updated}件、使わなかった行 {len(report.problems)}件。") if report else None
+        return page(request, "resources_list.html", 200 if report else 422, staff=staff, rows=rows, type="",
+                    municipality="", q="", retired=False, municipalities=municipalities, limit=LIST_LIMIT,
+                    done=done, error=error, problems=problems)
 
     @router.get("/resources/export")
     async def resource_export(request: Request) -> Response:

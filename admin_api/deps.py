@@ -91,5 +91,32 @@ KnowledgeStaff = Annotated[Staff, Depends(require_roles(*KNOWLEDGE_ROLES))]
 ReportStaff = Annotated[Staff, Depends(require_roles(*REPORT_ROLES))]
 
 
+async def read_upload(request: Request, limit: int) -> bytes:
+    """An uploaded file: the raw request body (API) or the `file` field of a multipart form (console)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise HTTPException(status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, f"ファイルが大きすぎます（{limit:,}バイトまで）。")
+    if request.headers.get("content-type", "").startswith("multipart/form-data"):
+        upload = (await request.form()).get("file")
+        data = await upload.read() if upload is not None and not isinstance(upload, str) else b""
+    else:
+        data = await request.body()
+    if len(data) > limit:
+        raise HTTPException(status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, f"ファイルが大きすぎます（{limit:,}バイトまで）。")
+    if not data.strip():
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY,
+                            [{"loc": ["body"], "msg": "ファイルが空です", "type": "missing"}])
+    return data
+
+
+def decode_upload(data: bytes) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, [
+            {"loc": ["body"], "msg": f"UTF-8 として読めません（{exc.start}バイト目）。UTF-8 で保存してください",
+             "type": "value_error"}]) from exc
+
+
 def actor(staff: Staff) -> str:
     return f"staff:{staff.id}"

@@ -111,32 +111,42 @@ def read_faq(directory: Path = FAQ_DIR) -> FaqLoad:
     result = FaqLoad()
     seen: dict[str, Problem] = {}
     for path in sorted(directory.glob("*.yaml")):
-        name = path.name
-        try:
-            root = yaml.compose(path.read_text(encoding="utf-8"), Loader=yaml.SafeLoader)
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            result.problems.append(Problem(name, (mark.line + 1) if mark else 0, f"YAML の書式エラー: {exc}"))
-            continue
-        entries = _entries_node(root)
-        if entries is None:
-            result.problems.append(Problem(name, 1, "トップレベルに entries: のリストがありません"))
-            continue
-        for node in entries.value:
-            line = node.start_mark.line + 1
-            data = yaml.SafeLoader(yaml.serialize(node)).get_single_data() if node else None
-            problems = _check_entry(data, name, line)
-            result.problems.extend(problems)
-            if problems:
-                continue
-            item = FaqItem.from_mapping(data, name, line)
-            if item.id in seen:
-                first = seen[item.id]
-                result.problems.append(Problem(name, line, f"id {item.id} が重複しています（最初は {first.file}:{first.line}）"))
-                continue
-            seen[item.id] = Problem(name, line, "")
-            result.items.append(item)
+        _read_document(path.read_text(encoding="utf-8"), path.name, result, seen)
     return result
+
+
+def read_faq_text(text: str, name: str = "upload") -> FaqLoad:
+    """One YAML document in the shape of knowledge/data/faq/*.yaml (an upload), checked the same way."""
+    result = FaqLoad()
+    _read_document(text, name, result, {})
+    return result
+
+
+def _read_document(text: str, name: str, result: FaqLoad, seen: dict[str, Problem]) -> None:
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        result.problems.append(Problem(name, (mark.line + 1) if mark else 0, f"YAML の書式エラー: {exc}"))
+        return
+    entries = _entries_node(root)
+    if entries is None:
+        result.problems.append(Problem(name, 1, "トップレベルに entries: のリストがありません"))
+        return
+    for node in entries.value:
+        line = node.start_mark.line + 1
+        data = yaml.SafeLoader(yaml.serialize(node)).get_single_data() if node else None
+        problems = _check_entry(data, name, line)
+        result.problems.extend(problems)
+        if problems:
+            continue
+        item = FaqItem.from_mapping(data, name, line)
+        if item.id in seen:
+            first = seen[item.id]
+            result.problems.append(Problem(name, line, f"id {item.id} が重複しています（最初は {first.file}:{first.line}）"))
+            continue
+        seen[item.id] = Problem(name, line, "")
+        result.items.append(item)
 
 
 def validate(directory: Path = FAQ_DIR, topics: Path | None = None) -> list[Problem]:

@@ -131,8 +131,9 @@ def import_key(resource: Mapping[str, Any]) -> str:
     return key
 
 
-def read_resources_csv(path: str | Path) -> ImportResult:
-    """The desk's resources.csv: typed values, known type and capability ids, problems by line."""
+def read_resources_csv(path: str | Path | bytes) -> ImportResult:
+    """The desk's resources.csv (a file, or an upload's bytes): typed values, known type and capability
+    ids, problems by line."""
     table = _read_table(path)
     problems, usable = _check_header(table, ("id", "name", "type", "municipality"), "resources.csv")
     if not usable:

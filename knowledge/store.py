@@ -63,12 +63,13 @@ def load_bundled(db: Database, faq_dir: Path = FAQ_DIR, resources: Path = RESOUR
 
 
 def upsert_faq(session: Session, items: Iterable[FaqItem]) -> tuple[int, int]:
+    """Insert or replace by id; an entry in a loaded file is in use, so a retired one comes back."""
     created = updated = 0
     for item in items:
-        values = item.to_mapping()
+        values = {**item.to_mapping(), "active": True}
         row = session.get(FaqEntry, item.id)
         if row is None:
-            session.add(FaqEntry(**values, active=True, updated_at=utcnow()))
+            session.add(FaqEntry(**values, updated_at=utcnow()))
             created += 1
             continue
         changed = {k: v for k, v in values.items() if getattr(row, k) != v}

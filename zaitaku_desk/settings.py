@@ -45,6 +45,7 @@ class Settings(BaseSettings):
 
     # Limits and behaviour.
     max_body_bytes: int = 1_000_000
+    max_import_bytes: int = 20_000_000  # an uploaded FAQ file or open-data CSV
     outbox_max_attempts: int = 8
     outbox_backoff_base_seconds: float = 1.0
     outbox_backoff_max_seconds: float = 300.0

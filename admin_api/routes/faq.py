@@ -10,15 +10,24 @@ from datetime import datetime
 from typing import Any, Literal
 
 import yaml
-from fastapi import APIRouter, HTTPException, Response, status
-from pydantic import BaseModel, Field, field_validator, model_validator
+from fastapi import APIRouter, HTTPException, Request, Response, status
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from admin_api.deps import CurrentStaff, KnowledgeStaff, RuntimeDep, SessionDep, actor
+from admin_api.deps import (
+    CurrentStaff,
+    KnowledgeStaff,
+    RuntimeDep,
+    SessionDep,
+    actor,
+    decode_upload,
+    read_upload,
+    staff_session,
+)
 from db.models import FaqEntry, Staff, UnansweredQuestion, utcnow
-from knowledge.faq import PLACEHOLDERS
-from knowledge.store import audit
+from knowledge.faq import PLACEHOLDERS, read_faq_text
+from knowledge.store import audit, upsert_faq
 
 router = APIRouter(tags=["knowledge"])
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
@@ -80,6 +89,12 @@ class UnansweredOut(BaseModel):
     created_at: datetime
     handled_at: datetime | None
     handled_faq_id: str | None
+
+
+class ImportOut(BaseModel):
+    created: int
+    updated: int
+    unchanged: int
 
 
 class MakeFaq(BaseModel):
@@ -162,6 +177,28 @@ def export_yaml(session: Session) -> str:
     return yaml.safe_dump({"entries": entries}, allow_unicode=True, sort_keys=False)
 
 
+def import_entries(session: Session, runtime: Any, text: str, staff: Staff) -> ImportOut:
+    """All or nothing: every entry is checked as the bundled files and the API are, by line; only a
+    file without problems is loaded (new ids created, known ids replaced and back in use)."""
+    loaded = read_faq_text(text, "upload")
+    problems = [{"loc": ["body", p.line], "msg": p.message, "type": "value_error"} for p in loaded.problems]
+    for item in loaded.items:
+        try:
+            FaqCreate(**item.to_mapping())
+        except ValidationError as exc:
+            problems += [{"loc": ["body", item.line, *error["loc"]], "msg": error["msg"], "type": error["type"]}
+                         for error in exc.errors()]
+    if not problems and not loaded.items:
+        problems.append({"loc": ["body", 1], "msg": "entries にエントリがありません", "type": "value_error"})
+    if problems:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, problems)
+    created, updated = upsert_faq(session, loaded.items)
+    audit(session, actor(staff), "faq.import", "faq", "upload",
+          {"created": created, "updated": updated, "ids": [item.id for item in loaded.items]})
+    _commit_and_rebuild(session, runtime)
+    return ImportOut(created=created, updated=updated, unchanged=len(loaded.items) - created - updated)
+
+
 def unanswered_questions(session: Session, include_handled: bool = False) -> list[UnansweredOut]:
     query = select(UnansweredQuestion).order_by(UnansweredQuestion.created_at.desc(), UnansweredQuestion.id.desc())
     if not include_handled:
@@ -235,6 +272,18 @@ def list_faq(session: SessionDep, _: CurrentStaff, include_retired: bool = False
 def export_faq(session: SessionDep, _: KnowledgeStaff) -> Response:
     return Response(export_yaml(session).encode("utf-8"), media_type="application/yaml; charset=utf-8",
                     headers={"Content-Disposition": 'attachment; filename="faq.yaml"'})
+
+
+@router.post("/faq/import", response_model=ImportOut,
+             summary="Load a YAML file in the shape of the export (all or nothing; problems by line)",
+             openapi_extra={"requestBody": {"required": True, "content": {"application/yaml": {}}}})
+async def import_faq(request: Request, staff: KnowledgeStaff, runtime: RuntimeDep) -> ImportOut:
+    text = decode_upload(await read_upload(request, runtime.settings.max_import_bytes))
+
+    def run() -> ImportOut:
+        with staff_session(runtime) as session:
+            return import_entries(session, runtime, text, staff)
+    return await runtime.run_db(run)
 
 
 @router.get("/faq/{faq_id}", response_model=FaqOut, summary="One FAQ entry")

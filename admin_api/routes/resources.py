@@ -9,15 +9,30 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Query, Response, status
+from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 from pydantic import BaseModel, Field, field_validator
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from admin_api.deps import CurrentStaff, KnowledgeStaff, SessionDep, actor
+from admin_api.deps import (
+    CurrentStaff,
+    KnowledgeStaff,
+    RuntimeDep,
+    SessionDep,
+    actor,
+    read_upload,
+    staff_session,
+)
 from db.models import Resource, Staff, utcnow
-from knowledge.opendata import CAPABILITIES, RESOURCE_COLUMNS, RESOURCE_TYPES
-from knowledge.store import audit
+from knowledge.opendata import (
+    CAPABILITIES,
+    RESOURCE_COLUMNS,
+    RESOURCE_TYPES,
+    ImportResult,
+    read_opendata,
+    read_resources_csv,
+)
+from knowledge.store import audit, upsert_resources
 
 router = APIRouter(prefix="/resources", tags=["knowledge"])
 ResourceType = Literal[tuple(RESOURCE_TYPES)]  # type: ignore[valid-type]
@@ -143,6 +158,49 @@ def set_resource_active(session: Session, resource_id: str, active: bool, staff:
     return row
 
 
+class ImportRow(BaseModel):
+    row: int  # the line in the file (the header is line 1)
+    reason: str
+
+
+class ImportReport(BaseModel):
+    kind: str  # care (介護サービス事業所一覧), medical (医療機関一覧) or resources (the export's shape)
+    encoding: str
+    created: int
+    updated: int
+    problems: list[ImportRow]  # rows not used, and why
+
+
+def read_resource_file(data: bytes, kind: str | None, source: str) -> ImportResult:
+    """Open data (care / medical, told by the header when kind is None) or the desk's own CSV."""
+    if kind == "resources":
+        return read_resources_csv(data)
+    result = read_opendata(data, kind=kind, source=source)
+    if kind is None and result.kind == "unknown":
+        own = read_resources_csv(data)
+        if own.resources:
+            return own
+    return result
+
+
+def import_resources(session: Session, data: bytes, kind: str | None, source: str, staff: Staff) -> ImportReport:
+    """Good rows are loaded (matched by 事業所番号 / 医療機関コード, else name and address; a retired
+    resource stays retired); bad rows are reported by line. Nothing usable: 422 and nothing changes."""
+    result = read_resource_file(data, kind, source)
+    problems = [ImportRow(row=p.row, reason=p.reason) for p in result.problems]
+    if not result.resources:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, [
+            {"loc": ["body", p.row], "msg": p.reason, "type": "value_error"} for p in problems]
+            or [{"loc": ["body"], "msg": "取り込める行がありません", "type": "value_error"}])
+    created, updated = upsert_resources(session, result.resources)
+    audit(session, actor(staff), "resource.import", "resources", source,
+          {"kind": result.kind, "encoding": result.encoding, "created": created, "updated": updated,
+           "problems": len(problems)})
+    session.commit()
+    return ImportReport(kind=result.kind, encoding=result.encoding, created=created, updated=updated,
+                        problems=problems)
+
+
 def export_csv(session: Session) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
@@ -170,6 +228,20 @@ def list_resources(session: SessionDep, _: CurrentStaff, type: ResourceType | No
 def export_resources(session: SessionDep, _: KnowledgeStaff) -> Response:
     return Response(export_csv(session).encode("utf-8"), media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": 'attachment; filename="resources.csv"'})
+
+
+@router.post("/import", response_model=ImportReport,
+             summary="Load open data (介護サービス事業所一覧 / 医療機関一覧) or the export's CSV; bad rows reported by line",
+             openapi_extra={"requestBody": {"required": True, "content": {"text/csv": {}}}})
+async def import_resource_file(request: Request, staff: KnowledgeStaff, runtime: RuntimeDep,
+                               kind: Literal["care", "medical", "resources"] | None = None,
+                               source: Annotated[str, Query(min_length=1, max_length=200)] = "upload") -> ImportReport:
+    data = await read_upload(request, runtime.settings.max_import_bytes)
+
+    def run() -> ImportReport:
+        with staff_session(runtime) as session:
+            return import_resources(session, data, kind, source, staff)
+    return await runtime.run_db(run)
 
 
 @router.get("/{resource_id}", response_model=ResourceOut, summary="One resource")
