@@ -157,6 +157,15 @@ class Console:
             return None
         return form
 
+    async def posted(self, request: Request, roles: Iterable[str] | None = None) -> tuple[Staff, Form] | Response:
+        """The staff member and their form, or the response instead (login, 403 for the role, or an
+        expired form when the CSRF token does not match)."""
+        staff = await self.allow(request, roles)
+        if isinstance(staff, Response):
+            return staff
+        form = await self.form(request)
+        return (staff, form) if form is not None else self.expired(request)
+
     def expired(self, request: Request) -> HTMLResponse:
         return self.render(request, "error.html", 403, message="フォームの有効期限が切れました。ページを読み込み直してください。")
 
@@ -278,12 +287,10 @@ def build_console(runtime: Any) -> APIRouter:
 
     @router.post("/conversations/{conversation_id}/{act}")
     async def conversation_act(request: Request, conversation_id: int, act: str) -> Response:
-        staff = await console.allow(request)
-        if isinstance(staff, Response):
-            return staff
-        form = await console.form(request)
-        if form is None:
-            return console.expired(request)
+        posted = await console.posted(request)
+        if isinstance(posted, Response):
+            return posted
+        staff, form = posted
         text = form.get("text")
 
         def run(session: Session) -> str:

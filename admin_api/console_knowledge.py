@@ -152,12 +152,10 @@ def build(console: Console) -> APIRouter:
     @router.post("/faq/save")
     async def faq_save(request: Request) -> Response:
         """New entry (with `unanswered`: made from that question), or an edit of `original_id`."""
-        staff = await console.allow(request, KNOWLEDGE_ROLES)
-        if isinstance(staff, Response):
-            return staff
-        form = await console.form(request)
-        if form is None:
-            return console.expired(request)
+        posted = await console.posted(request, KNOWLEDGE_ROLES)
+        if isinstance(posted, Response):
+            return posted
+        staff, form = posted
         original, unanswered = form.get("original_id"), form.get("unanswered")
         values = {k: form.get(k) for k in faq_form_values(None)}
         try:
@@ -180,11 +178,10 @@ def build(console: Console) -> APIRouter:
 
     @router.post("/faq/{faq_id}/retire")
     async def faq_retire(request: Request, faq_id: str) -> Response:
-        staff = await console.allow(request, KNOWLEDGE_ROLES)
-        if isinstance(staff, Response):
-            return staff
-        if await console.form(request) is None:
-            return console.expired(request)
+        posted = await console.posted(request, KNOWLEDGE_ROLES)
+        if isinstance(posted, Response):
+            return posted
+        staff, _ = posted
         try:
             await console.act(faq_acts.retire_entry, runtime, faq_id, staff)
         except HTTPException as exc:
@@ -303,12 +300,10 @@ def build(console: Console) -> APIRouter:
 
     @router.post("/resources/save")
     async def resource_save(request: Request) -> Response:
-        staff = await console.allow(request, KNOWLEDGE_ROLES)
-        if isinstance(staff, Response):
-            return staff
-        form = await console.form(request)
-        if form is None:
-            return console.expired(request)
+        posted = await console.posted(request, KNOWLEDGE_ROLES)
+        if isinstance(posted, Response):
+            return posted
+        staff, form = posted
         original = form.get("original_id")
         try:
             body = resource_from_form(form)
@@ -329,12 +324,10 @@ def build(console: Console) -> APIRouter:
     @router.post("/resources/{resource_id}/{act}")
     async def resource_act(request: Request, resource_id: str, act: str) -> Response:
         """retire / reinstate / vacancy (a short stay's free beds as of today)."""
-        staff = await console.allow(request, KNOWLEDGE_ROLES)
-        if isinstance(staff, Response):
-            return staff
-        form = await console.form(request)
-        if form is None:
-            return console.expired(request)
+        posted = await console.posted(request, KNOWLEDGE_ROLES)
+        if isinstance(posted, Response):
+            return posted
+        staff, form = posted
         back = f"/admin/resources/{resource_id}"
         try:
             if act in ("retire", "reinstate"):
@@ -366,12 +359,10 @@ def build(console: Console) -> APIRouter:
     @router.post("/unanswered/{question_id}/{act}")
     async def unanswered_act(request: Request, question_id: int, act: str) -> Response:
         """paraphrase (of the chosen entry) / dismiss."""
-        staff = await console.allow(request, KNOWLEDGE_ROLES)
-        if isinstance(staff, Response):
-            return staff
-        form = await console.form(request)
-        if form is None:
-            return console.expired(request)
+        posted = await console.posted(request, KNOWLEDGE_ROLES)
+        if isinstance(posted, Response):
+            return posted
+        staff, form = posted
         try:
             if act == "paraphrase":
                 target = form.get("faq_id").strip()
