@@ -1,7 +1,9 @@
 """The staff console under /admin: server-rendered pages, a little JS of our own for the live queue.
 
-Login takes an API token and keeps it in an HttpOnly, SameSite=Strict cookie; every form carries a
-CSRF token that must match a second cookie (double submit). Resident text is always escaped
+Login takes an API token and opens a console session: the HttpOnly, SameSite=Strict cookie holds the
+session's random secret (never the token; the database keeps only its hash); logout ends it, and a new
+or revoked token ends all of the staff member's sessions. Every form carries a CSRF token that must
+match a second cookie (double submit). Resident text is always escaped
 (Jinja2 autoescape); nothing a resident writes is ever rendered as HTML. The acts are the same
 functions the API and Slack use (zaitaku_desk.handoff, admin_api.routes.*).
 
@@ -32,7 +34,7 @@ from admin_api.deps import KNOWLEDGE_ROLES, REPORT_ROLES, staff_session
 from bot.conversation import HELPDESK_LABELS
 from db.models import Contact, Conversation, Message, Staff, utcnow
 from zaitaku_desk import handoff
-from zaitaku_desk.staff import hash_token
+from zaitaku_desk.staff import close_console_session, console_staff, open_console_session, staff_by_token
 
 HERE = Path(__file__).parent
 SESSION_COOKIE = "zd_session"
@@ -129,14 +131,15 @@ class Console:
         response.set_cookie(name, value, httponly=True, samesite="strict", path="/admin",
                             secure=self.runtime.settings.admin_cookie_secure)
 
-    def staff_of(self, token: str | None) -> Staff | None:
-        if not token:
-            return None
+    def token_staff(self, token: str) -> Staff | None:
         with self.runtime.db.session() as session:
-            return session.scalars(select(Staff).where(Staff.token_hash == hash_token(token), Staff.active)).first()
+            return staff_by_token(session, token)
 
     async def current(self, request: Request) -> Staff | None:
-        return await self.runtime.run_db(self.staff_of, request.cookies.get(SESSION_COOKIE))
+        def find(secret: str | None) -> Staff | None:
+            with self.runtime.db.session() as session:
+                return console_staff(session, secret)
+        return await self.runtime.run_db(find, request.cookies.get(SESSION_COOKIE))
 
     async def allow(self, request: Request, roles: Iterable[str] | None = None) -> Staff | Response:
         """The logged-in staff member, or the response to send instead (login page, or 403 for the role)."""
@@ -201,11 +204,15 @@ def build_console(runtime: Any) -> APIRouter:
         if form is None:
             return console.expired(request)
         token = form.get("token").strip()
-        staff = await runtime.run_db(console.staff_of, token)
+        staff = await runtime.run_db(console.token_staff, token) if token else None
         if staff is None:
             return render(request, "login.html", 401, error="トークンが正しくないか、無効になっています。")
+
+        def open_session() -> str:
+            with runtime.db.session() as session:
+                return open_console_session(session, staff, runtime.settings.admin_session_hours)
         response = RedirectResponse("/admin/", status_code=303)
-        console.set_cookie(response, SESSION_COOKIE, token)
+        console.set_cookie(response, SESSION_COOKIE, await runtime.run_db(open_session))
         console.set_cookie(response, CSRF_COOKIE, secrets.token_urlsafe(24))
         return response
 
@@ -213,6 +220,11 @@ def build_console(runtime: Any) -> APIRouter:
     async def logout(request: Request) -> Response:
         if await console.form(request) is None:
             return console.expired(request)
+
+        def close() -> None:
+            with runtime.db.session() as session:
+                close_console_session(session, request.cookies.get(SESSION_COOKIE))
+        await runtime.run_db(close)
         response = RedirectResponse("/admin/login", status_code=303)
         response.delete_cookie(SESSION_COOKIE, path="/admin")
         return response

@@ -11,11 +11,10 @@ from contextlib import contextmanager
 from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request, status
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from db.models import Staff
-from zaitaku_desk.staff import hash_token
+from zaitaku_desk.staff import staff_by_token
 
 ALL_ROLES = ("nurse", "msw", "coordinator", "admin")
 KNOWLEDGE_ROLES = ("coordinator", "admin")
@@ -66,7 +65,7 @@ def get_current_staff(request: Request, runtime: RuntimeDep) -> Staff:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "認証トークンがありません。",
                             headers={"WWW-Authenticate": "Bearer"})
     with runtime.db.session() as session:
-        staff = session.scalars(select(Staff).where(Staff.token_hash == hash_token(token), Staff.active)).first()
+        staff = staff_by_token(session, token)
     if staff is None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "認証トークンが無効です（失効したか、誤りです）。",
                             headers={"WWW-Authenticate": "Bearer"})

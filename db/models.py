@@ -225,6 +225,18 @@ class Staff(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class ConsoleSession(Base):
+    """A console login: the cookie holds a random secret, only its hash is stored; logout deletes the row,
+    and a new or revoked API token ends every session of its staff member."""
+
+    __tablename__ = "console_sessions"
+
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
 class UnansweredQuestion(Base):
     """A message the knowledge could not answer (or whose answer did not help): material for new FAQ."""
 

@@ -53,6 +53,7 @@ class Settings(BaseSettings):
     try_page_enabled: bool = True
     # Console cookies carry the Secure flag (set this when the console is served over HTTPS).
     admin_cookie_secure: bool = False
+    admin_session_hours: float = 12.0  # a console login lasts this long
     # An unclaimed hand-off is announced again after this long; an emergency every so often until taken.
     handoff_reminder_minutes: float = 15.0
     emergency_reminder_minutes: float = 2.0

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from datetime import timedelta
 
-from db.models import Staff
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from db.models import ConsoleSession, Staff, utcnow
 from db.session import Database
 from knowledge.store import audit
 
@@ -14,6 +18,11 @@ ROLES = ("nurse", "msw", "coordinator", "admin")
 
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def staff_by_token(session: Session, token: str) -> Staff | None:
+    """The active staff member whose API token this is (compared by hash only)."""
+    return session.scalars(select(Staff).where(Staff.token_hash == hash_token(token), Staff.active)).first()
 
 
 def create_staff(db: Database, name: str, role: str, slack_user: str | None = None,
@@ -27,3 +36,33 @@ def create_staff(db: Database, name: str, role: str, slack_user: str | None = No
         session.flush()
         audit(session, actor, "staff.create", "staff", str(staff.id), {"role": role, "slack_user": slack_user})
         return staff.id, token
+
+
+# -- console sessions: the browser holds a random secret, the database its hash ----------------------
+
+def open_console_session(session: Session, staff: Staff, hours: float) -> str:
+    """A new login for `staff`; returns the cookie's secret (expired sessions are swept on the way)."""
+    now = utcnow()
+    session.execute(delete(ConsoleSession).where(ConsoleSession.expires_at <= now))
+    secret = secrets.token_urlsafe(32)
+    session.add(ConsoleSession(id_hash=hash_token(secret), staff_id=staff.id, created_at=now,
+                               expires_at=now + timedelta(hours=hours)))
+    return secret
+
+
+def console_staff(session: Session, secret: str | None) -> Staff | None:
+    """The active staff member behind a console cookie, while the session lasts."""
+    if not secret:
+        return None
+    return session.scalars(select(Staff).join(ConsoleSession, ConsoleSession.staff_id == Staff.id).where(
+        ConsoleSession.id_hash == hash_token(secret), ConsoleSession.expires_at > utcnow(), Staff.active)).first()
+
+
+def close_console_session(session: Session, secret: str | None) -> None:
+    if secret:
+        session.execute(delete(ConsoleSession).where(ConsoleSession.id_hash == hash_token(secret)))
+
+
+def end_console_sessions(session: Session, staff_id: int) -> None:
+    """Log the staff member out everywhere (their token changed or was revoked, or they left)."""
+    session.execute(delete(ConsoleSession).where(ConsoleSession.staff_id == staff_id))

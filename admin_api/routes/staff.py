@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from admin_api.deps import AdminStaff, CurrentStaff, SessionDep, actor
 from db.models import Staff
 from knowledge.store import audit
-from zaitaku_desk.staff import hash_token
+from zaitaku_desk.staff import end_console_sessions, hash_token
 
 router = APIRouter(tags=["staff"])
 Role = Literal["nurse", "msw", "coordinator", "admin"]
@@ -110,6 +110,7 @@ def rotate_token(staff_id: int, session: SessionDep, admin: AdminStaff) -> Staff
     staff = _get(session, staff_id)
     token = _new_token()
     staff.token_hash = hash_token(token)
+    end_console_sessions(session, staff.id)
     audit(session, actor(admin), "staff.token_issue", "staff", str(staff.id))
     session.commit()
     return StaffWithToken(**_out(staff).model_dump(), token=token)
@@ -119,6 +120,7 @@ def rotate_token(staff_id: int, session: SessionDep, admin: AdminStaff) -> Staff
 def revoke_token(staff_id: int, session: SessionDep, admin: AdminStaff) -> StaffOut:
     staff = _get(session, staff_id)
     staff.token_hash = None
+    end_console_sessions(session, staff.id)
     audit(session, actor(admin), "staff.token_revoke", "staff", str(staff.id))
     session.commit()
     return _out(staff)

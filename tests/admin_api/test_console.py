@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import re
 from contextlib import closing
+from datetime import UTC, datetime, timedelta
 
 import httpx
+from sqlalchemy import select, update
 
+from db.models import ConsoleSession
 from db.session import Database
-from tests.admin_api.conftest import Member, console_login, conversation_of, csrf_of, handed_off
+from tests.admin_api.conftest import Api, Member, console_login, conversation_of, csrf_of, handed_off
 from tests.fakes.line_platform import FakeLinePlatform
 from tests.support import DeskServer, line_body, new_user, wait_until
+from zaitaku_desk.staff import create_staff
 
 XSS = '<script>alert("x")</script><img src=x onerror=alert(1)>'
 
@@ -43,6 +47,35 @@ def test_login_sets_an_httponly_cookie_and_logout_clears_it(desk: DeskServer, st
     assert client.post("/admin/logout", data={"csrf": csrf_of(queue.text)}).status_code == 303
     assert client.get("/admin/").status_code == 303
     client.close()
+
+
+def test_the_cookie_is_a_session_not_the_token_and_ends_at_logout_and_token_changes(
+        desk: DeskServer, database: Database, staff: dict[str, Member], api: Api) -> None:
+    member = Member(*create_staff(database, "渡辺 三郎", "coordinator"), "渡辺 三郎", "coordinator")
+    client = console_login(desk, member)
+    secret = client.cookies["zd_session"]
+    assert secret and member.token not in secret
+    with database.session() as session:
+        row = session.scalars(select(ConsoleSession).where(ConsoleSession.staff_id == member.id)).one()
+        assert row.id_hash != secret and timedelta(hours=11) < row.expires_at - row.created_at <= timedelta(hours=12)
+    copied = httpx.Client(base_url=desk.url, timeout=10.0, cookies={"zd_session": secret})
+    assert copied.get("/admin/").status_code == 200
+    client.post("/admin/logout", data={"csrf": csrf_of(client.get("/admin/").text)})
+    assert copied.get("/admin/").status_code == 303  # the copied cookie died with the logout
+
+    other = console_login(desk, member)
+    assert other.get("/admin/").status_code == 200
+    with database.session() as session:  # a session past its time is gone
+        session.execute(update(ConsoleSession).where(ConsoleSession.staff_id == member.id)
+                        .values(expires_at=datetime.now(UTC) - timedelta(seconds=1)))
+    assert other.get("/admin/").status_code == 303
+
+    third = console_login(desk, member)
+    assert api.post(f"/staff/{member.id}/token", staff["admin"]).status_code == 200  # rotated
+    assert third.get("/admin/").status_code == 303
+    assert third.get("/admin/queue/rows").status_code == 401
+    for client_ in (client, copied, other, third):
+        client_.close()
 
 
 def test_the_queue_shows_both_status_words_and_marks_emergencies(
