@@ -103,7 +103,7 @@ async def read_upload(request: Request, limit: int) -> bytes:
     if len(data) > limit:
         raise HTTPException(status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, f"ファイルが大きすぎます（{limit:,}バイトまで）。")
     if not data.strip():
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY,
+        raise HTTPException(422,
                             [{"loc": ["body"], "msg": "ファイルが空です", "type": "missing"}])
     return data
 
@@ -112,7 +112,7 @@ def decode_upload(data: bytes) -> str:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, [
+        raise HTTPException(422, [
             {"loc": ["body"], "msg": f"UTF-8 として読めません（{exc.start}バイト目）。UTF-8 で保存してください",
              "type": "value_error"}]) from exc
 

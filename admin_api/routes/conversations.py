@@ -141,7 +141,7 @@ def return_to_bot(conversation_id: int, session: SessionDep, staff: CurrentStaff
 def reassign(conversation_id: int, body: ReassignBody, session: SessionDep, staff: CurrentStaff) -> ActOut:
     to = session.get(Staff, body.staff_id)
     if to is None:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY,
+        raise HTTPException(422,
                             [{"loc": ["body", "staff_id"], "msg": "スタッフが見つかりません", "type": "value_error"}])
     result = handoff.reassign(session, conversation_id, staff, to)
     session.commit()

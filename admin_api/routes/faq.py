@@ -191,7 +191,7 @@ def import_entries(session: Session, runtime: Any, text: str, staff: Staff) -> I
     if not problems and not loaded.items:
         problems.append({"loc": ["body", 1], "msg": "entries にエントリがありません", "type": "value_error"})
     if problems:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, problems)
+        raise HTTPException(422, problems)
     created, updated = upsert_faq(session, loaded.items)
     audit(session, actor(staff), "faq.import", "faq", "upload",
           {"created": created, "updated": updated, "ids": [item.id for item in loaded.items]})
@@ -233,7 +233,7 @@ def make_faq_from(session: Session, runtime: Any, question_id: int, body: MakeFa
     else:
         existing = session.get(FaqEntry, body.paraphrase_of)
         if existing is None:
-            raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, [
+            raise HTTPException(422, [
                 {"loc": ["body", "paraphrase_of"], "msg": "FAQ が見つかりません", "type": "value_error"}])
         row = existing
         if question.text not in row.paraphrases:

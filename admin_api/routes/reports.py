@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import Response
 from pydantic import BaseModel
 from sqlalchemy import func, select
@@ -131,7 +131,7 @@ def report_csv(report: Report) -> str:
 def report_for(session: Any, timezone: str, date_from: date, date_to: date) -> Report:
     """The report for whole days in the hub's timezone, both ends included."""
     if date_to < date_from:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY,
+        raise HTTPException(422,
                             [{"loc": ["query", "to"], "msg": "終了日が開始日より前です", "type": "value_error"}])
     zone = ZoneInfo(timezone)
     start = datetime.combine(date_from, time.min, zone)

@@ -136,7 +136,7 @@ def change_resource(session: Session, resource_id: str, changes: dict[str, Any],
     row = get_resource_row(session, resource_id)
     field = next((k for k in NOT_NULL if k in changes and changes[k] is None), None)
     if field:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY,
+        raise HTTPException(422,
                             [{"loc": ["body", field], "msg": "null にはできません", "type": "value_error"}])
     changes = {k: v for k, v in changes.items() if getattr(row, k) != v}
     if changes:
@@ -189,7 +189,7 @@ def import_resources(session: Session, data: bytes, kind: str | None, source: st
     result = read_resource_file(data, kind, source)
     problems = [ImportRow(row=p.row, reason=p.reason) for p in result.problems]
     if not result.resources:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, [
+        raise HTTPException(422, [
             {"loc": ["body", p.row], "msg": p.reason, "type": "value_error"} for p in problems]
             or [{"loc": ["body"], "msg": "取り込める行がありません", "type": "value_error"}])
     created, updated = upsert_resources(session, result.resources)
