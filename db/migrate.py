@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -18,6 +20,18 @@ def alembic_config(url: str) -> Config:
     config.set_main_option("script_location", str(MIGRATIONS))
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return config
+
+
+def on_this_backend(dialect: str) -> Callable[..., bool]:
+    """Alembic's `include_object` for comparing models with a database of `dialect`.
+
+    An index the models declare for one backend only (`Index(...).ddl_if(dialect=...)`, as a backend
+    that cannot build the other's) is left out of the comparison on the other backends.
+    """
+    def include(obj: Any, _name: str | None, _type: str, reflected: bool, _compare_to: Any) -> bool:
+        only = getattr(getattr(obj, "_ddl_if", None), "dialect", None)  # SQLAlchemy keeps ddl_if here
+        return reflected or only is None or dialect in ((only,) if isinstance(only, str) else only)
+    return include
 
 
 def upgrade(engine: Engine) -> None:

@@ -174,9 +174,23 @@ class FaqEntry(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+# Every active resource of a type, ranked (knowledge.search) without reading the table: the type, the
+# box around a location, what the ranking and the filters look at, and the id.
+_TYPE_RANK = ("type", "latitude", "longitude", "active", "accepting_new", "around_the_clock", "id")
+
+
 class Resource(Base):
     __tablename__ = "resources"
-    __table_args__ = (Index("ix_resources_type_municipality", "type", "municipality"),)
+    __table_args__ = (
+        Index("ix_resources_type_municipality", "type", "municipality"),
+        Index("ix_resources_municipality", "municipality"),
+        Index("ix_resources_location", "latitude", "longitude"),
+        # The JSON capabilities go along too: PostgreSQL cannot order json, so there they are INCLUDEd;
+        # SQLite has no INCLUDE, so there they are the last key column. One index on each backend.
+        Index("ix_resources_type_rank_pg", *_TYPE_RANK, postgresql_include=["capabilities"]).ddl_if(
+            dialect="postgresql"),
+        Index("ix_resources_type_rank_sqlite", *_TYPE_RANK, "capabilities").ddl_if(dialect="sqlite"),
+    )
 
     id: Mapped[str] = mapped_column(String(100), primary_key=True)
     import_key: Mapped[str | None] = mapped_column(String(300), unique=True)

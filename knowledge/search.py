@@ -1,11 +1,22 @@
-"""Resource search behind the desk: filters, nearest first for a location, vacancies with their date."""
+"""Resource search behind the desk: filters, nearest first for a location, vacancies with their date.
+
+The ranking: nearest first for a shared location; then, when vacancies are wanted, those with free
+beds; then those not known to refuse new users (`accepting_new` not False); then more free beds; and
+last the resource id, so that equal ranks always come in the same order and pages neither repeat nor
+skip. The database filters, orders and pages by everything but the distance, reading only ids (and
+coordinates); only the requested page is then loaded in full. For a location the database returns
+the candidates in a box around it in that order and they are stable-sorted here by great-circle
+distance; a small box first, a bigger one only when the small one cannot hold the page for certain.
+"""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, Row, Select, case, cast, exists, func, select
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Session
 
 from bot.messages import ResourceCard
 from bot.resource_query import ResourceQuery
@@ -14,11 +25,21 @@ from db.session import Database
 from knowledge.opendata import CAPABILITIES, RESOURCE_TYPES
 
 NEAR_BOX_DEGREES = 0.25  # about 25 km around a shared location
+# Half-widths in degrees of the boxes tried in turn around a location, ending with the whole one: in a
+# city the first already holds the nearest places, so the thousands in the whole box are not ranked.
+_NEAR_STEPS = (0.03, 0.08, NEAR_BOX_DEGREES)
+_EARTH_KM = 6371.0
+
+_CARD_COLUMNS = (Resource.id, Resource.name, Resource.type, Resource.municipality, Resource.address,
+                 Resource.phone, Resource.hours, Resource.capabilities, Resource.around_the_clock,
+                 Resource.sample, Resource.latitude, Resource.longitude,
+                 Vacancy.available_beds, Vacancy.as_of)
 
 
 class ResourceSearcher:
     def __init__(self, db: Database) -> None:
         self.db = db
+        self.dialect = db.engine.dialect.name
 
     def __call__(self, query: ResourceQuery, near: tuple[float, float] | None = None,
                  limit: int = 5, offset: int = 0) -> tuple[str, list[ResourceCard]]:
@@ -26,22 +47,33 @@ class ResourceSearcher:
 
     def find(self, query: ResourceQuery, near: tuple[float, float] | None = None,
              limit: int = 5, offset: int = 0) -> list[ResourceCard]:
-        statement = select(Resource, Vacancy).outerjoin(Vacancy, Vacancy.resource_id == Resource.id).where(
-            Resource.active)
-        if query.type:
-            statement = statement.where(Resource.type == query.type)
-        if query.municipality:
-            statement = statement.where(Resource.municipality == query.municipality)
-        if near:
-            lat, lon = near
-            statement = statement.where(Resource.latitude.between(lat - NEAR_BOX_DEGREES, lat + NEAR_BOX_DEGREES),
-                                        Resource.longitude.between(lon - NEAR_BOX_DEGREES, lon + NEAR_BOX_DEGREES))
+        ranked = (_with_vacancy(select()).where(Resource.active, *self._filters(query))
+                  .order_by(*_order(query)))
         with self.db.session() as session:
-            rows = session.execute(statement).all()
-        wanted = set(query.capabilities)
-        found = [(r, v) for r, v in rows if wanted <= _capabilities(r)]
-        found.sort(key=lambda rv: _rank(rv[0], rv[1], query, near))
-        return [_card(r, v, near) for r, v in found[offset:offset + limit]]
+            if near is None:
+                ids = list(session.scalars(ranked.add_columns(Resource.id).limit(limit).offset(offset)))
+            else:
+                ids = _nearest(session, ranked, near, offset + limit)[offset:]
+            found = session.execute(_with_vacancy(select(*_CARD_COLUMNS)).where(Resource.id.in_(ids)))
+            by_id = {row.id: row for row in found}
+            rows = [by_id[rid] for rid in ids]
+        return [_card(row, near) for row in rows]
+
+    def _filters(self, query: ResourceQuery) -> Iterator[ColumnElement[bool]]:
+        if query.type:
+            yield Resource.type == query.type
+        if query.municipality:
+            yield Resource.municipality == query.municipality
+        for capability in query.capabilities:
+            listed = self._listed(capability)
+            yield (listed | Resource.around_the_clock) if capability == "around_the_clock" else listed
+
+    def _listed(self, capability: str) -> ColumnElement[bool]:
+        """The capability is one of the elements of the resource's JSON list."""
+        if self.dialect == "postgresql":
+            return cast(Resource.capabilities, JSONB).contains([capability])
+        element = func.json_each(Resource.capabilities).table_valued("value")
+        return exists().where(element.c.value == capability)
 
 
 def heading(query: ResourceQuery, near: tuple[float, float] | None) -> str:
@@ -51,40 +83,55 @@ def heading(query: ResourceQuery, near: tuple[float, float] | None) -> str:
     return f"{place}の{kind}" + (f"（{caps}）" if caps else "") + ("の空き状況" if query.wants_vacancy else "")
 
 
-def _capabilities(resource: Resource) -> set[str]:
-    caps = set(resource.capabilities or [])
-    if resource.around_the_clock:
-        caps.add("around_the_clock")
-    return caps
+def _nearest(session: Session, ranked: Select, near: tuple[float, float], count: int) -> list[str]:
+    """The ids of the first `count` resources in the box around `near`: nearest first, then as ranked."""
+    lat, lon = near
+    for half in _NEAR_STEPS:
+        box = (Resource.latitude.between(lat - half, lat + half),
+               Resource.longitude.between(lon - half, lon + half))
+        candidates = session.execute(
+            ranked.where(*box).add_columns(Resource.id, Resource.latitude, Resource.longitude)).all()
+        found = sorted(((_distance(near, c.latitude, c.longitude), c.id) for c in candidates),
+                       key=lambda f: f[0])
+        # Whatever lies outside this box is farther than `reach` (the way to its east or west side, less
+        # a margin for rounding; its north and south sides are farther). When the count-th found lies
+        # within that, a bigger box would only add resources that rank after it.
+        reach = _EARTH_KM * math.asin(math.cos(math.radians(lat)) * math.sin(math.radians(half))) * 0.999
+        if len(found) >= count > 0 and found[count - 1][0] <= reach:
+            break
+    return [rid for _, rid in found[:count]]
 
 
-def _rank(resource: Resource, vacancy: Vacancy | None, query: ResourceQuery,
-          near: tuple[float, float] | None) -> tuple[float, ...]:
-    beds = vacancy.available_beds if vacancy else 0
-    distance = _distance(resource, near) if near else 0.0
-    return (distance if distance is not None else math.inf,
-            0 if (not query.wants_vacancy or beds > 0) else 1,
-            0 if resource.accepting_new is not False else 1,
-            -beds)
+def _with_vacancy(statement: Select) -> Select:
+    return statement.select_from(Resource).outerjoin(Vacancy, Vacancy.resource_id == Resource.id)
 
 
-def _distance(resource: Resource, near: tuple[float, float] | None) -> float | None:
-    if not near or resource.latitude is None or resource.longitude is None:
+def _order(query: ResourceQuery) -> list[ColumnElement]:
+    """The ranking after the distance, as ORDER BY terms."""
+    beds = func.coalesce(Vacancy.available_beds, 0)
+    wants_beds = [case((beds > 0, 0), else_=1)] if query.wants_vacancy else []
+    return [*wants_beds, case((Resource.accepting_new.is_(False), 1), else_=0), beds.desc(), Resource.id]
+
+
+def _distance(near: tuple[float, float] | None, latitude: float | None,
+              longitude: float | None) -> float | None:
+    """Kilometres along the earth's surface (haversine)."""
+    if not near or latitude is None or longitude is None:
         return None
-    lat1, lon1, lat2, lon2 = map(math.radians, (near[0], near[1], resource.latitude, resource.longitude))
+    lat1, lon1, lat2, lon2 = map(math.radians, (near[0], near[1], latitude, longitude))
     a = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
-    return 6371.0 * 2 * math.asin(math.sqrt(a))
+    return _EARTH_KM * 2 * math.asin(math.sqrt(a))
 
 
-def _card(resource: Resource, vacancy: Vacancy | None, near: tuple[float, float] | None) -> ResourceCard:
-    labels: Sequence[str] = [CAPABILITIES.get(c, c) for c in resource.capabilities or [] if c != "around_the_clock"]
+def _card(row: Row, near: tuple[float, float] | None) -> ResourceCard:
+    labels = tuple(CAPABILITIES.get(c, c) for c in row.capabilities or [] if c != "around_the_clock")
     vacancy_text = None
-    if vacancy is not None:
-        beds = f"空き{vacancy.available_beds}床" if vacancy.available_beds > 0 else "満床"
-        vacancy_text = f"{beds}（{vacancy.as_of.isoformat()}時点）"
+    if row.available_beds is not None:
+        beds = f"空き{row.available_beds}床" if row.available_beds > 0 else "満床"
+        vacancy_text = f"{beds}（{row.as_of.isoformat()}時点）"
     return ResourceCard(
-        name=resource.name, type_label=RESOURCE_TYPES.get(resource.type, resource.type),
-        municipality=resource.municipality, address=resource.address, phone=resource.phone,
-        hours=resource.hours, capabilities=tuple(labels), around_the_clock=resource.around_the_clock,
-        vacancy=vacancy_text, distance_km=_distance(resource, near), sample=resource.sample,
+        name=row.name, type_label=RESOURCE_TYPES.get(row.type, row.type),
+        municipality=row.municipality, address=row.address, phone=row.phone,
+        hours=row.hours, capabilities=labels, around_the_clock=row.around_the_clock,
+        vacancy=vacancy_text, distance_km=_distance(near, row.latitude, row.longitude), sample=row.sample,
     )

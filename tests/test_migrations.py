@@ -7,14 +7,16 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
-from db.migrate import downgrade, upgrade
+from db.migrate import downgrade, on_this_backend, upgrade
 from db.models import Base
 from db.session import Database
 
 
 def test_migrations_match_the_models(database: Database) -> None:
     with database.engine.connect() as connection:
-        differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+        context = MigrationContext.configure(
+            connection, opts={"include_object": on_this_backend(connection.dialect.name)})
+        differences = compare_metadata(context, Base.metadata)
     assert differences == []
 
 
