@@ -30,3 +30,4 @@ eval: $(STAMP)
 
 bench: $(STAMP)
 	$(VENV)/bin/python bench/routing.py
+	$(VENV)/bin/python bench/resources.py
