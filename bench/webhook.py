@@ -8,6 +8,8 @@
    the floor of one direct call to the fake platform.
 
 Runs the real server process on SQLite and on PostgreSQL (127.0.0.1:5432/test, a scratch schema).
+The fake LINE platform runs in a process of its own, as the real one would: answering the desk's
+replies (a Python thread per call) must not slow down the load generator it is measured against.
 Usage: .venv/bin/python bench/webhook.py [--seconds 5] [--backend sqlite|postgres|both]
 """
 
@@ -16,22 +18,63 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import multiprocessing
 import statistics
 import sys
 import tempfile
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 import httpx
 import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.fakes.line_platform import FakeLinePlatform
 from tests.support import DeskServer, line_body, line_signature, new_user
 
 POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+class FakeLine:
+    """tests.fakes.line_platform.FakeLinePlatform in a child process, driven over a pipe."""
+
+    def __enter__(self) -> FakeLine:
+        context = multiprocessing.get_context("spawn")
+        self._pipe, child = context.Pipe()
+        self._process = context.Process(target=_serve_fake_line, args=(child,), daemon=True)
+        self._process.start()
+        self.url, self.access_token = self._pipe.recv()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._pipe.send("stop")
+        self._process.join(timeout=10)
+
+    def _ask(self, command: str) -> Any:
+        self._pipe.send(command)
+        return self._pipe.recv()
+
+    def reset(self) -> None:
+        self._ask("reset")
+
+    def replies(self) -> list[tuple[str | None, float]]:
+        """(reply token, time.monotonic() when the platform accepted it) for each delivery so far."""
+        return self._ask("replies")  # type: ignore[no-any-return]
+
+
+def _serve_fake_line(pipe: Any) -> None:
+    from tests.fakes.line_platform import FakeLinePlatform
+
+    with FakeLinePlatform() as line:
+        pipe.send((line.url, line.access_token))
+        while (command := pipe.recv()) != "stop":
+            if command == "reset":
+                line.reset()
+                pipe.send(None)
+            elif command == "replies":
+                pipe.send([(d.reply_token, d.at) for d in line.delivered])
 
 
 def pct(values: list[float], q: float) -> float:
@@ -84,7 +127,7 @@ def bare() -> tuple[str, str, bytes, dict[str, str]]:
     return "GET", "/healthz", b"", {}
 
 
-async def reply_latency(desk: DeskServer, line: FakeLinePlatform, rate: float, seconds: float) -> list[float]:
+async def reply_latency(desk: DeskServer, line: FakeLine, rate: float, seconds: float) -> list[float]:
     posted: dict[str, float] = {}
     async with httpx.AsyncClient(timeout=10) as client:
         start = time.perf_counter()
@@ -99,12 +142,12 @@ async def reply_latency(desk: DeskServer, line: FakeLinePlatform, rate: float, s
                 headers={"Content-Type": "application/json", "X-Line-Signature": line_signature(raw)})))
         await asyncio.gather(*tasks)
     deadline = time.monotonic() + 30
-    while len(line.delivered) < len(posted) and time.monotonic() < deadline:
+    while len(replies := line.replies()) < len(posted) and time.monotonic() < deadline:
         await asyncio.sleep(0.05)
-    return [d.at - posted[d.reply_token] for d in line.delivered if d.reply_token in posted]
+    return [at - posted[token] for token, at in replies if token in posted]
 
 
-async def line_floor(line: FakeLinePlatform, n: int = 200) -> list[float]:
+async def line_floor(line: FakeLine, n: int = 200) -> list[float]:
     times = []
     async with httpx.AsyncClient(timeout=10) as client:
         for _ in range(n):
@@ -149,7 +192,7 @@ def run(backend: str, seconds: float) -> None:
         with psycopg.connect(POSTGRES, autocommit=True) as conn:
             conn.execute(f'CREATE SCHEMA "{schema}"')
         url = f"{POSTGRES}?options=-csearch_path%3D{schema}"
-    with FakeLinePlatform() as line:
+    with FakeLine() as line:
         desk = DeskServer(url, line.url).start()
         try:
             floor_rps = asyncio.run(closed_loop(desk.url, bare, seconds))

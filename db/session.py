@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -9,6 +10,9 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
+
+BUSY_TIMEOUT_SECONDS = 30  # SQLite: how long a writer waits for another's transaction
+_WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")
 
 
 def make_engine(url: str) -> Engine:
@@ -18,8 +22,9 @@ def make_engine(url: str) -> Engine:
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_SECONDS})
         event.listen(engine, "connect", _sqlite_pragmas)
+        _writers_take_turns(engine)
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
 
@@ -29,8 +34,32 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA foreign_keys=ON")
-    cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_SECONDS * 1000}")
     cur.close()
+
+
+def _writers_take_turns(engine: Engine) -> None:
+    """SQLite has one writer at a time: this process's writers wait for their turn on a lock.
+
+    Left to SQLite, a writer that finds the database locked sleeps and polls (1, 2, 5, … up to
+    100 ms), so a webhook storing one event could wait long behind a busy worker that takes the
+    lock again the moment it lets go. Here a transaction takes the lock at its first write, as
+    SQLite does, and gives it back when its connection returns to the pool (after the commit or
+    rollback). Other processes on the same file still meet SQLite's own busy timeout.
+    """
+    lock = threading.Lock()
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def take_turn(connection: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        info = connection.connection.info
+        if not info.get("writer") and statement.lstrip()[:7].upper().startswith(_WRITES):
+            # Waiting longer than SQLite's own busy timeout would not help: then SQLite decides.
+            info["writer"] = lock.acquire(timeout=BUSY_TIMEOUT_SECONDS)
+
+    @event.listens_for(engine.pool, "checkin")
+    def end_turn(_dbapi_conn: Any, record: Any) -> None:
+        if record.info.pop("writer", False):
+            lock.release()
 
 
 class Database:

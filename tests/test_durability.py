@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from adapters.line import LineChannel
-from db.models import Contact, Conversation, InboundEvent, OutboxMessage, utcnow
+from db.models import Contact, Conversation, InboundEvent, Message, OutboxMessage, utcnow
 from db.session import Database
 from tests.fakes.line_platform import FakeLinePlatform
 from tests.support import LINE_SECRET, LINE_TOKEN, DeskServer, line_body, new_user
@@ -119,3 +119,27 @@ def test_two_server_processes_handle_each_event_exactly_once(
     finally:
         for s in servers:
             s.stop()
+
+
+def test_a_burst_from_one_contact_is_handled_in_order_one_at_a_time(
+        server: DeskServer, database: Database, line: FakeLinePlatform) -> None:
+    user, others = new_user(), [new_user() for _ in range(3)]
+    texts = ["こんにちは", "訪問看護ってどうやって頼むの？", "ありがとう"]
+    bodies = [line_body("message-text", user=user, text=text) for text in texts]
+    bodies += [line_body("message-text", user=other, text="こんにちは") for other in others]
+    server.start()
+    server.post_line(line_body("message-text", user=new_user(), text="こんにちは"))  # the desk is warm
+    line.wait_for_deliveries(1)
+    line.reset()
+    store_events(database, "line", [(e["webhookEventId"], e) for b in bodies for e in b["events"]])  # one backlog
+    line.wait_for_deliveries(len(bodies), timeout=15)
+    with database.session() as session:
+        contact = session.scalars(select(Contact).where(Contact.external_id == user)).one()
+        said = session.scalars(select(Message.text).join(Conversation, Message.conversation_id == Conversation.id)
+                               .where(Conversation.contact_id == contact.id, Message.direction == "in")
+                               .order_by(Message.id)).all()
+    assert said == texts
+    said_back = {d.reply_token: "\n".join(m.get("text", "") for m in d.messages) for d in line.delivered}
+    first, *later = (said_back[b["events"][0]["replyToken"]] for b in bodies[:3])
+    assert "【記録について】" in first  # the privacy notice once, with the first answer only
+    assert not any("【記録について】" in text for text in later)

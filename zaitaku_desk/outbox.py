@@ -10,19 +10,49 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import and_, exists, or_, select, update
-from sqlalchemy.orm import aliased
+from sqlalchemy import ColumnElement, Row, bindparam, exists, or_, select, update
+from sqlalchemy.orm import Session
 
 from adapters.base import Channel, SendResult
 from bot.conversation import bot_may_speak
-from db.models import Conversation, OutboxMessage, utcnow
+from db.models import Conversation, OutboxMessage, UTCDateTime, utcnow
 from db.session import Database
 
 log = logging.getLogger(__name__)
 
 CLAIM_LEASE = timedelta(seconds=120)
+
+
+# Built once: building these statements costs more CPU than running them.
+_OUTBOX = OutboxMessage.__table__
+_NOW = bindparam("now", type_=UTCDateTime())
+
+
+def _due(rows: Any) -> tuple[ColumnElement[bool], ...]:
+    return (rows.c.status == "pending", rows.c.next_attempt_at <= _NOW,
+            or_(rows.c.claimed_at.is_(None), rows.c.claimed_at < bindparam("stale", type_=UTCDateTime())))
+
+
+_CANDIDATE, _EARLIER = _OUTBOX.alias("candidate"), _OUTBOX.alias("earlier")
+# Claim the due rows (one per target: the next in line; the 119 instruction never queues behind a
+# stuck row) and read each one's conversation status, in one statement.
+_CLAIM = (update(_OUTBOX).where(_OUTBOX.c.id.in_(
+    select(_CANDIDATE.c.id).where(*_due(_CANDIDATE), or_(
+        _CANDIDATE.c.urgent,
+        ~exists().where(_EARLIER.c.target == _CANDIDATE.c.target, _EARLIER.c.channel == _CANDIDATE.c.channel,
+                        _EARLIER.c.status == "pending", _EARLIER.c.id < _CANDIDATE.c.id),
+    )).order_by(_CANDIDATE.c.id).limit(bindparam("limit"))), *_due(_OUTBOX))
+    .values(claimed_at=_NOW, claimed_by=bindparam("worker"))
+    .returning(*_OUTBOX.c, select(Conversation.status).where(Conversation.id == _OUTBOX.c.conversation_id)
+               .scalar_subquery().label("conversation_status")))
+_SUPPRESS = (update(_OUTBOX).where(_OUTBOX.c.id.in_(bindparam("ids", expanding=True)))
+             .values(status="suppressed", claimed_at=None, last_error="a staff member owns the conversation"))
+_RECORD = update(_OUTBOX).where(_OUTBOX.c.id == bindparam("row_id"))  # SET: the keys given, one row each
+_NEXT_DUE = (select(_OUTBOX.c.next_attempt_at).where(_OUTBOX.c.status == "pending")
+             .order_by(_OUTBOX.c.next_attempt_at).limit(1))
 
 
 class Outbox:
@@ -35,50 +65,42 @@ class Outbox:
         self.backoff_base = backoff_base
         self.backoff_max = backoff_max
 
-    async def deliver_due(self, limit: int = 50) -> int:
-        """Send what is due now, one row per target at a time, targets in parallel."""
-        rows = await asyncio.to_thread(self.claim_due, limit)
-        if rows:
-            results = await asyncio.gather(*(self._send(row) for row in rows))
-            await asyncio.to_thread(self.record, list(zip(rows, results, strict=True)))
-        return len(rows)
+    async def deliver_due(self, limit: int = 50) -> float | None:
+        """Send everything due now, one row per target at a time, targets in parallel.
 
-    def claim_due(self, limit: int) -> list[OutboxMessage]:
+        Each pass is one transaction: it records what the last pass sent and claims what is due
+        next. Returns the seconds until the next row falls due (None when nothing waits).
+        """
+        results: list[tuple[Row[Any], SendResult]] = []
+        while True:
+            rows, due_in = await asyncio.to_thread(self._record_and_claim, results, limit)
+            if not rows:
+                return due_in
+            results = list(zip(rows, await asyncio.gather(*(self._send(row) for row in rows)), strict=True))
+
+    def _record_and_claim(self, results: list[tuple[Row[Any], SendResult]],
+                          limit: int) -> tuple[list[Row[Any]], float | None]:
         now = utcnow()
-        earlier = aliased(OutboxMessage)
-        due = (
-            OutboxMessage.status == "pending",
-            OutboxMessage.next_attempt_at <= now,
-            or_(OutboxMessage.claimed_at.is_(None), OutboxMessage.claimed_at < now - CLAIM_LEASE),
-        )
-        claimed: list[OutboxMessage] = []
         with self.db.session() as session:
-            candidates = session.scalars(
-                select(OutboxMessage).where(*due, or_(
-                    OutboxMessage.urgent,  # the 119 instruction never queues behind a stuck row
-                    ~exists().where(and_(
-                        earlier.target == OutboxMessage.target, earlier.channel == OutboxMessage.channel,
-                        earlier.status == "pending", earlier.id < OutboxMessage.id,
-                    )),
-                )).order_by(OutboxMessage.id).limit(limit)
-            ).all()
-            for row in candidates:
-                won = session.execute(
-                    update(OutboxMessage).where(OutboxMessage.id == row.id, *due)
-                    .values(claimed_at=now, claimed_by=self.worker)
-                ).rowcount == 1
-                if not won:
-                    continue
-                if row.sender_kind == "bot" and not row.urgent and row.conversation_id is not None:
-                    status = session.scalar(select(Conversation.status).where(Conversation.id == row.conversation_id))
-                    if status is not None and not bot_may_speak(status):
-                        row.status, row.claimed_at = "suppressed", None
-                        row.last_error = "a staff member owns the conversation"
-                        continue
-                claimed.append(row)
-        return claimed
+            if results:
+                session.execute(_RECORD, [self._outcome(row, result, now) for row, result in results])
+            rows = self._claim(session, now, limit)
+            if rows:
+                return rows, None
+            earliest = session.scalar(_NEXT_DUE)
+        return [], None if earliest is None else max(0.0, (earliest - now).total_seconds())
 
-    async def _send(self, row: OutboxMessage) -> SendResult:
+    def _claim(self, session: Session, now: datetime, limit: int) -> list[Row[Any]]:
+        """Due rows, claimed for this worker; a bot row whose conversation a person owns is suppressed."""
+        claimed = sorted(session.execute(_CLAIM, {"now": now, "stale": now - CLAIM_LEASE, "limit": limit,
+                                                  "worker": self.worker}).all(), key=lambda row: row.id)
+        silenced = [row.id for row in claimed if row.sender_kind == "bot" and not row.urgent
+                    and row.conversation_status is not None and not bot_may_speak(row.conversation_status)]
+        if silenced:
+            session.execute(_SUPPRESS, {"ids": silenced})
+        return [row for row in claimed if row.id not in silenced]
+
+    async def _send(self, row: Row[Any]) -> SendResult:
         channel = self.channels.get(row.channel)
         if channel is None:
             return SendResult("retry", error=f"channel {row.channel} is not configured")
@@ -88,32 +110,16 @@ class Outbox:
             log.exception("outbox row %s: send raised", row.id)
             return SendResult("retry", error=f"{type(exc).__name__}: {exc}"[:500])
 
-    def record(self, results: list[tuple[OutboxMessage, SendResult]]) -> None:
-        now = utcnow()
-        with self.db.session() as session:
-            for row, result in results:
-                fresh = session.get(OutboxMessage, row.id)
-                if fresh is None:
-                    continue
-                fresh.attempts += 1
-                fresh.claimed_at = None
-                fresh.last_error = result.error
-                if result.outcome == "sent":
-                    fresh.status, fresh.sent_at, fresh.sent_via = "sent", now, result.via
-                elif result.outcome == "failed" or fresh.attempts >= self.max_attempts:
-                    fresh.status = "failed"
-                    log.warning("outbox row %s failed for good after %s attempts: %s",
-                                fresh.id, fresh.attempts, result.error)
-                else:
-                    delay = result.retry_after or min(self.backoff_max, self.backoff_base * 2 ** (fresh.attempts - 1))
-                    fresh.next_attempt_at = now + timedelta(seconds=delay)
-
-    def next_due_in(self) -> float | None:
-        """Seconds until the earliest pending row is due (None when nothing waits)."""
-        with self.db.session() as session:
-            earliest = session.scalar(
-                select(OutboxMessage.next_attempt_at).where(OutboxMessage.status == "pending")
-                .order_by(OutboxMessage.next_attempt_at).limit(1))
-        if earliest is None:
-            return None
-        return max(0.0, (earliest - utcnow()).total_seconds())
+    def _outcome(self, row: Row[Any], result: SendResult, now: datetime) -> dict[str, Any]:
+        """The row's new state after one attempt."""
+        change = {"row_id": row.id, "attempts": row.attempts + 1, "claimed_at": None, "last_error": result.error,
+                  "status": "pending", "sent_at": None, "sent_via": None, "next_attempt_at": row.next_attempt_at}
+        if result.outcome == "sent":
+            change.update(status="sent", sent_at=now, sent_via=result.via)
+        elif result.outcome == "failed" or change["attempts"] >= self.max_attempts:
+            change["status"] = "failed"
+            log.warning("outbox row %s failed for good after %s attempts: %s", row.id, change["attempts"], result.error)
+        else:
+            delay = result.retry_after or min(self.backoff_max, self.backoff_base * 2 ** row.attempts)
+            change["next_attempt_at"] = now + timedelta(seconds=delay)
+        return change

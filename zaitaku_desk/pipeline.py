@@ -1,25 +1,29 @@
 """From a stored webhook event to replies in the outbox, inside one transaction.
 
 Webhooks only store events (once per event id) and return; this module does the work after
-the acknowledgement. Claims are conditional updates, so several processes on one PostgreSQL
-database each take an event exactly once, and a crashed worker's claim expires and is resumed.
+the acknowledgement. An event is taken by a conditional update that marks it processed in the
+same transaction that stores its replies, so several processes on one database each take an
+event exactly once, and a worker that crashes mid-way leaves its events pending for the next.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import re
+import threading
+import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import Insert, Row, Table, bindparam, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from adapters.base import Channel, Envelope, StaffMessage
@@ -31,10 +35,13 @@ from db.session import Database
 
 log = logging.getLogger(__name__)
 
-CLAIM_LEASE = timedelta(seconds=60)
 MAX_EVENT_ATTEMPTS = 5
+GIVE_WAY_SECONDS = 0.05  # the longest the worker waits for webhooks in flight before its next batch
+BATCH_SECONDS = 0.01  # a batch stops taking more events after deciding for this long
 StaffHook = Callable[[Session, Conversation, tuple[Effect, ...], Outcome, Message | None], None]
 StaffMessageHook = Callable[[Session, StaffMessage], None]
+Parsed = Envelope | StaffMessage | Exception | None  # a stored event as its channel reads it
+Known = dict[tuple[str, str], tuple[Contact, Conversation | None]]  # (channel, external id): contact, open conversation
 
 
 def worker_id() -> str:
@@ -47,128 +54,286 @@ def store_events(db: Database, channel: str, events: Sequence[tuple[str, dict[st
         return 0
     rows = [{"channel": channel, "event_id": eid, "raw": raw, "received_at": utcnow(), "attempts": 0}
             for eid, raw in events]
-    insert = pg_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
-    statement = (insert(InboundEvent).values(rows)
-                 .on_conflict_do_nothing(index_elements=["channel", "event_id"]).returning(InboundEvent.id))
     with db.session() as session:
-        return len(session.execute(statement).all())
+        return len(session.execute(_insert_new(db.engine.dialect.name, _EVENTS, "channel", "event_id"), rows).all())
+
+
+# The statements run for every event, built once: building one costs more CPU than running it.
+_EVENTS = InboundEvent.__table__
+_PENDING = (select(_EVENTS.c.id, _EVENTS.c.channel, _EVENTS.c.raw, _EVENTS.c.received_at)
+            .where(_EVENTS.c.processed_at.is_(None)).order_by(_EVENTS.c.id).limit(bindparam("limit")))
+_TAKE = (update(_EVENTS).where(_EVENTS.c.id.in_(bindparam("ids", expanding=True)), _EVENTS.c.processed_at.is_(None))
+         .values(processed_at=bindparam("now"), claimed_at=bindparam("now"), claimed_by=bindparam("worker"),
+                 attempts=_EVENTS.c.attempts + 1, last_error=None).returning(_EVENTS.c.id))
+_INSERT_MESSAGES = insert(Message.__table__)
+_INSERT_OUTBOX = insert(OutboxMessage.__table__)
+_LATEST = (select(func.max(Conversation.id)).where(Conversation.contact_id == Contact.id)
+           .correlate(Contact).scalar_subquery())
+_KNOWN = (select(Contact, Conversation).outerjoin(Conversation, Conversation.id == _LATEST)
+          .where(Contact.channel == bindparam("channel"),
+                 Contact.external_id.in_(bindparam("external_ids", expanding=True))))
+
+
+@functools.cache
+def _insert_new(dialect: str, table: Table, *keys: str) -> Insert:
+    """INSERT … ON CONFLICT (keys) DO NOTHING RETURNING id and keys (the rows new), in this dialect."""
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    return insert(table).on_conflict_do_nothing(index_elements=list(keys)).returning(
+        table.c.id, *(table.c[key] for key in keys))
+
+
+@dataclass
+class Decision:
+    """What the core decided for one inbound, before anything of it is written."""
+
+    channel: str
+    envelope: Envelope
+    contact: Contact | None  # None: a first contact
+    conversation: Conversation | None  # None: a new conversation starts
+    outcome: Outcome
 
 
 @dataclass
 class Handled:
     conversation_id: int
     outcome: Outcome
-    outbox: list[OutboxMessage]
+    outbox: list[dict[str, Any]]  # the rows written for the replies
+
+
+class Acknowledgements:
+    """Webhook requests in flight in this process (counted on the event loop, read by the worker).
+
+    Acknowledging comes first: webhooks and the inbound worker share this process's CPU (one GIL),
+    so the worker starts a batch only when no webhook is in flight (or after GIVE_WAY_SECONDS).
+    """
+
+    def __init__(self) -> None:
+        self.in_flight = 0
+        self._none = threading.Event()
+        self._none.set()
+
+    @contextmanager
+    def request(self) -> Iterator[None]:
+        self.in_flight += 1
+        self._none.clear()
+        try:
+            yield
+        finally:
+            self.in_flight -= 1
+            if not self.in_flight:
+                self._none.set()
+
+    def give_way(self) -> None:
+        self._none.wait(GIVE_WAY_SECONDS)
 
 
 class Pipeline:
     def __init__(self, db: Database, desk: Desk, channels: dict[str, Channel], reply_token_ttl: float,
-                 staff_hook: StaffHook | None = None, staff_message_hook: StaffMessageHook | None = None) -> None:
+                 staff_hook: StaffHook | None = None, staff_message_hook: StaffMessageHook | None = None,
+                 acks: Acknowledgements | None = None) -> None:
         self.db = db
         self.desk = desk
         self.channels = channels
         self.reply_token_ttl = timedelta(seconds=reply_token_ttl)
         self.staff_hook = staff_hook
         self.staff_message_hook = staff_message_hook
+        self.acks = acks or Acknowledgements()
         self.worker = worker_id()
 
     # -- the queue of stored events -------------------------------------------------------------
-    def process_pending(self, limit: int = 50, after_each: Callable[[], None] | None = None) -> int:
-        """Claim and process due events in arrival order. Returns how many were processed."""
-        done = 0
-        for event_id in self._candidates(limit):
-            if self._claim(event_id):
-                self._process(event_id)
-                done += 1
-                if after_each is not None:
-                    after_each()  # let the outbox start on this reply while the next event is worked
-        return done
+    def process_pending(self, limit: int = 50, after_commit: Callable[[], None] | None = None) -> int:
+        """Process up to `limit` stored events in arrival order; returns how many it found.
 
-    def _candidates(self, limit: int) -> list[int]:
-        stale = utcnow() - CLAIM_LEASE
+        Events go in batches, one transaction each, with one event per contact (a contact's next
+        event is decided only once its previous one is written): the more wait, the less each
+        costs. `after_commit` runs after each batch, so the outbox sends those replies at once.
+        """
         with self.db.session() as session:
-            return list(session.scalars(
-                select(InboundEvent.id)
-                .where(InboundEvent.processed_at.is_(None),
-                       or_(InboundEvent.claimed_at.is_(None), InboundEvent.claimed_at < stale))
-                .order_by(InboundEvent.id).limit(limit)
-            ))
+            pending = session.execute(_PENDING, {"limit": limit}).all()
+        queue = [(row, self._parse(row)) for row in pending]
+        most = limit
+        while queue:
+            self.acks.give_way()
+            try:
+                queue = self._batch(queue, most)
+            except Exception as exc:
+                if most > 1:
+                    most = 1  # redo one at a time, so that only the event that fails is held back
+                    continue
+                row, parsed = queue[0]
+                self._record_failure(row.id, exc)
+                # The contact's later events wait until this one is done or given up.
+                queue = [item for item in queue[1:] if _order_key(*item) != _order_key(row, parsed)]
+            if after_commit is not None:
+                after_commit()
+        return len(pending)
 
-    def _claim(self, event_id: int) -> bool:
-        now = utcnow()
+    def _batch(self, queue: list[tuple[Row[Any], Parsed]], most: int) -> list[tuple[Row[Any], Parsed]]:
+        """Decide the first waiting event of up to `most` contacts, then take and write them, in one
+        transaction; returns the events left. An urgent answer ends the batch (the 119 reply is
+        written and sent before anyone else's answer is decided), and so does BATCH_SECONDS of
+        deciding, so that webhooks coming in meanwhile are acknowledged soon.
+
+        Deciding only reads: on SQLite a transaction holds the one writer lock from its first write
+        on, and webhooks storing events should not wait for the core.
+        """
+        chosen: list[tuple[Row[Any], Parsed]] = []
+        keys = set()
+        for row, parsed in queue:
+            if len(chosen) < most and _order_key(row, parsed) not in keys:
+                chosen.append((row, parsed))
+            keys.add(_order_key(row, parsed))
+        started = time.monotonic()
         with self.db.session() as session:
-            result = session.execute(
-                update(InboundEvent)
-                .where(InboundEvent.id == event_id, InboundEvent.processed_at.is_(None),
-                       or_(InboundEvent.claimed_at.is_(None), InboundEvent.claimed_at < now - CLAIM_LEASE))
-                .values(claimed_at=now, claimed_by=self.worker, attempts=InboundEvent.attempts + 1)
-            )
-            return result.rowcount == 1
+            known = self._known(session, [(row.channel, parsed) for row, parsed in chosen if isinstance(parsed, Envelope)])
+            decided: list[tuple[Row[Any], Parsed, Decision | None]] = []
+            for row, parsed in chosen:
+                if isinstance(parsed, Exception):
+                    raise parsed
+                decision = self.decide(session, row.channel, parsed, known) if isinstance(parsed, Envelope) else None
+                decided.append((row, parsed, decision))
+                if ((decision is not None and any(reply.urgent for reply in decision.outcome.replies))
+                        or time.monotonic() - started > BATCH_SECONDS):
+                    break
+            taken = set(session.scalars(_TAKE, {"ids": [row.id for row, _, _ in decided], "now": utcnow(),
+                                                "worker": self.worker}))  # not those another process took
+            for row, parsed, _ in decided:
+                if row.id in taken and isinstance(parsed, StaffMessage) and self.staff_message_hook is not None:
+                    self.staff_message_hook(session, parsed)
+            self.write(session, [(decision, row.received_at) for row, _, decision in decided
+                                 if decision is not None and row.id in taken])
+        done = {row.id for row, _, _ in decided}
+        return [(row, parsed) for row, parsed in queue if row.id not in done]
 
-    def _process(self, event_id: int) -> None:
+    def _parse(self, row: Row[Any]) -> Parsed:
+        """The channel's reading of a stored event (the exception, if it cannot read it)."""
+        channel = self.channels.get(row.channel)
         try:
-            with self.db.session() as session:
-                event = session.get(InboundEvent, event_id)
-                assert event is not None
-                channel = self.channels.get(event.channel)
-                parsed = channel.parse(event.raw) if channel is not None else None  # type: ignore[attr-defined]
-                if isinstance(parsed, StaffMessage):
-                    if self.staff_message_hook is not None:
-                        self.staff_message_hook(session, parsed)
-                elif parsed is not None:
-                    self.handle(session, event.channel, parsed, received_at=event.received_at)
-                event.processed_at = utcnow()
-                event.last_error = None
-        except Exception as exc:  # one bad event must not stop the desk; it stays visible
-            log.exception("processing inbound event %s failed", event_id)
-            with self.db.session() as session:
-                event = session.get(InboundEvent, event_id)
-                if event is not None:
-                    event.last_error = f"{type(exc).__name__}: {exc}"[:1000]
-                    event.claimed_at = None
-                    if event.attempts >= MAX_EVENT_ATTEMPTS:
-                        event.processed_at = utcnow()  # given up; kept with its error for staff
+            return channel.parse(row.raw) if channel is not None else None  # type: ignore[attr-defined,no-any-return]
+        except Exception as exc:  # recorded with the event when its turn comes
+            return exc
+
+    def _record_failure(self, event_id: int, exc: BaseException | None) -> None:
+        """One bad event must not stop the desk: it is retried a few times, then kept with its error."""
+        log.error("processing inbound event %s failed", event_id, exc_info=exc)
+        with self.db.session() as session:
+            event = session.get(InboundEvent, event_id)
+            if event is not None and event.processed_at is None:
+                event.attempts += 1
+                event.last_error = f"{type(exc).__name__}: {exc}"[:1000]
+                if event.attempts >= MAX_EVENT_ATTEMPTS:
+                    event.processed_at = utcnow()  # given up; kept with its error for staff
 
     # -- one inbound, through the core -----------------------------------------------------------
     def handle(self, session: Session, channel_name: str, envelope: Envelope,
                received_at: datetime | None = None) -> Handled:
-        now = utcnow()
-        contact = self._contact(session, channel_name, envelope)
-        inbound = envelope.inbound
-        conversation = self._answered_survey(session, contact, inbound) or self._conversation(
-            session, contact, channel_name)
-        conversation.reply_target = envelope.reply_target
-        incoming = None
-        if inbound.kind not in ("follow", "unfollow", "join", "leave"):
-            incoming = Message(conversation_id=conversation.id, direction="in", sender_kind="contact",
-                               text=inbound.text, kind=inbound.kind, created_at=now,
-                               payload=_payload_of(inbound))
-            session.add(incoming)
-        if inbound.kind == "unfollow":
-            contact.following = False
-        elif inbound.kind == "follow":
-            contact.following = True
+        return self.write(session, [(self.decide(session, channel_name, envelope), received_at)])[0]
 
-        view = ConversationView(conversation.status, contact.consent_notice_sent_at is not None)
-        outcome = self.desk.respond(inbound, view)
-        if incoming is not None:
-            incoming.route, incoming.faq_id = outcome.route, outcome.faq_id
-        if outcome.consent_notice:
-            contact.consent_notice_sent_at = now
+    def decide(self, session: Session, channel_name: str, envelope: Envelope, known: Known | None = None) -> Decision:
+        """What the core answers, from the contact's current state; reads only.
+
+        `known`: the contacts of a batch, read at once (see _known); otherwise this one is read.
+        """
+        if known is None:
+            known = self._known(session, [(channel_name, envelope)])
+        contact, conversation = known.get((channel_name, envelope.contact_id), (None, None))
+        if contact is not None:
+            conversation = self._answered_survey(session, contact, envelope.inbound) or conversation
+        view = ConversationView(conversation.status if conversation else "bot",
+                                contact is not None and contact.consent_notice_sent_at is not None)
+        return Decision(channel_name, envelope, contact, conversation, self.desk.respond(envelope.inbound, view))
+
+    def write(self, session: Session, decided: Sequence[tuple[Decision, datetime | None]]) -> list[Handled]:
+        """Record decisions (one per contact): contacts, conversations, messages, replies in the outbox.
+
+        The rows of all the decisions go in one statement per table.
+        """
+        now = utcnow()
+        new_contacts = self._new_contacts(session, [decision for decision, _ in decided if decision.contact is None], now)
+        with session.no_autoflush:  # the new conversations go in one INSERT, below
+            changes = [self._conversation(session, decision, new_contacts, now) for decision, _ in decided]
+        if any(conversation.id is None for conversation, _ in changes):
+            session.flush()  # their ids, for the rows below
+        messages: list[dict[str, Any]] = []
+        replies: list[dict[str, Any]] = []
+        handled = []
+        for (decision, received_at), (conversation, effects) in zip(decided, changes, strict=True):
+            inbound, outcome = decision.envelope.inbound, decision.outcome
+            incoming = None
+            if inbound.kind not in ("follow", "unfollow", "join", "leave"):
+                incoming = {"conversation_id": conversation.id, "direction": "in", "sender_kind": "contact",
+                            "text": inbound.text, "kind": inbound.kind, "payload": _payload_of(inbound),
+                            "route": outcome.route, "faq_id": outcome.faq_id, "created_at": now}
+                messages.append(incoming)
+            messages.extend({"conversation_id": conversation.id, "direction": "out", "sender_kind": "bot",
+                             "text": reply.text, "kind": "text", "payload": None, "route": outcome.route,
+                             "faq_id": outcome.faq_id, "created_at": now} for reply in outcome.replies)
+            if outcome.unanswered:
+                self._record_unanswered(session, conversation, inbound, outcome)
+            if self.staff_hook is not None and (effects or outcome.relay_to_staff):
+                self.staff_hook(session, conversation, effects, outcome, Message(**incoming) if incoming else None)
+            rows = self._replies(decision, conversation, received_at or now)
+            replies.extend(rows)
+            handled.append(Handled(conversation.id, outcome, rows))
+        if messages:
+            session.execute(_INSERT_MESSAGES, messages)
+        if replies:
+            session.execute(_INSERT_OUTBOX, replies)
+        return handled
+
+    def _conversation(self, session: Session, decision: Decision, new_contacts: dict[tuple[str, str], int],
+                      now: datetime) -> tuple[Conversation, tuple[Effect, ...]]:
+        """The conversation as the decision leaves it (a new one is added to the session)."""
+        envelope, conversation, outcome = decision.envelope, decision.conversation, decision.outcome
+        if decision.contact is not None:
+            for name, value in _contact_news(decision, now).items():
+                setattr(decision.contact, name, value)
+        if conversation is None:
+            contact_id = (decision.contact.id if decision.contact is not None
+                          else new_contacts[(decision.channel, envelope.contact_id)])
+            conversation = Conversation(contact_id=contact_id, channel=decision.channel, status="bot")
+            session.add(conversation)
+        conversation.reply_target = envelope.reply_target
         if outcome.faq_id and not conversation.topic:
             conversation.topic = outcome.faq_id
         effects: tuple[Effect, ...] = ()
         if outcome.event:
             effects = self._apply(conversation, outcome, now)
         conversation.last_message_at = now
-        session.flush()
-        if outcome.unanswered:
-            self._record_unanswered(session, conversation, inbound, outcome)
-        if self.staff_hook is not None and (effects or outcome.relay_to_staff):
-            self.staff_hook(session, conversation, effects, outcome, incoming)
+        return conversation, effects
 
-        rows = self._enqueue(session, channel_name, envelope, conversation, outcome, received_at or now)
-        return Handled(conversation.id, outcome, rows)
+    def _known(self, session: Session, events: Sequence[tuple[str, Envelope]]) -> Known:
+        """The contacts these events come from, each with its open conversation (None when there is
+        none): one query per channel. A contact not found is a first contact."""
+        known: Known = {}
+        by_channel: dict[str, set[str]] = {}
+        for channel, envelope in events:
+            by_channel.setdefault(channel, set()).add(envelope.contact_id)
+        for channel, external_ids in by_channel.items():
+            for contact, conversation in session.execute(
+                    _KNOWN, {"channel": channel, "external_ids": sorted(external_ids)}):
+                open_ = conversation if conversation is not None and conversation.status != "resolved" else None
+                known[(channel, contact.external_id)] = (contact, open_)
+        return known
+
+    def _new_contacts(self, session: Session, decisions: list[Decision], now: datetime) -> dict[tuple[str, str], int]:
+        """Insert the first contacts with what the decisions say; a contact another process created a
+        moment ago is updated instead. Returns their ids by (channel, external id)."""
+        if not decisions:
+            return {}
+        rows = [{"channel": d.channel, "external_id": d.envelope.contact_id, "display_name": d.envelope.display_name,
+                 "following": True, "consent_notice_sent_at": None, **_contact_news(d, now)} for d in decisions]
+        statement = _insert_new(self.db.engine.dialect.name, Contact.__table__, "channel", "external_id")
+        ids = {(channel, external_id): id_ for id_, channel, external_id in session.execute(statement, rows)}
+        for decision in decisions:
+            key = (decision.channel, decision.envelope.contact_id)
+            if key not in ids:
+                contact = session.scalars(select(Contact).where(Contact.channel == key[0],
+                                                                Contact.external_id == key[1])).one()
+                for name, value in _contact_news(decision, now).items():
+                    setattr(contact, name, value)
+                ids[key] = contact.id
+        return ids
 
     def _apply(self, conversation: Conversation, outcome: Outcome, now: datetime) -> tuple[Effect, ...]:
         status, effects = transition(conversation.status, outcome.event or "")
@@ -182,27 +347,19 @@ class Pipeline:
             conversation.needed_role = outcome.role
         return effects
 
-    def _enqueue(self, session: Session, channel_name: str, envelope: Envelope, conversation: Conversation,
-                 outcome: Outcome, received_at: datetime) -> list[OutboxMessage]:
+    def _replies(self, decision: Decision, conversation: Conversation, received_at: datetime) -> list[dict[str, Any]]:
+        """The replies as outbox rows (one per channel call); the first carries the reply token."""
+        envelope, outcome = decision.envelope, decision.outcome
         if not outcome.replies:
             return []
-        for reply in outcome.replies:
-            session.add(Message(conversation_id=conversation.id, direction="out", sender_kind="bot",
-                                text=reply.text, kind="text", route=outcome.route, faq_id=outcome.faq_id))
-        channel = self.channels[channel_name]
         issued = envelope.occurred_at or received_at
-        rows = []
-        for index, payload in enumerate(channel.render(outcome.replies)):
-            rows.append(OutboxMessage(
-                channel=channel_name, target=envelope.reply_target, conversation_id=conversation.id,
-                sender_kind="bot", urgent=any(r.urgent for r in outcome.replies), payload=payload,
-                reply_token=envelope.reply_token if index == 0 else None,
-                reply_token_expires_at=(min(issued, received_at) + self.reply_token_ttl
-                                        if envelope.reply_token and index == 0 else None),
-                retry_key=str(uuid.uuid4()),
-            ))
-        session.add_all(rows)
-        return rows
+        return [{"channel": decision.channel, "target": envelope.reply_target, "conversation_id": conversation.id,
+                 "sender_kind": "bot", "urgent": any(r.urgent for r in outcome.replies), "payload": payload,
+                 "reply_token": envelope.reply_token if index == 0 else None,
+                 "reply_token_expires_at": (min(issued, received_at) + self.reply_token_ttl
+                                            if envelope.reply_token and index == 0 else None),
+                 "retry_key": str(uuid.uuid4())}
+                for index, payload in enumerate(self.channels[decision.channel].render(outcome.replies))]
 
     def _record_unanswered(self, session: Session, conversation: Conversation, inbound: Any, outcome: Outcome) -> None:
         text = inbound.text if inbound.kind == "text" else session.scalars(
@@ -222,32 +379,6 @@ class Pipeline:
         conversation = session.get(Conversation, int(match.group(1))) if match else None
         return conversation if conversation is not None and conversation.contact_id == contact.id else None
 
-    def _contact(self, session: Session, channel: str, envelope: Envelope) -> Contact:
-        query = select(Contact).where(Contact.channel == channel, Contact.external_id == envelope.contact_id)
-        contact = session.scalars(query).first()
-        if contact is not None:
-            return contact
-        try:
-            with session.begin_nested():
-                contact = Contact(channel=channel, external_id=envelope.contact_id,
-                                  display_name=envelope.display_name)
-                session.add(contact)
-        except IntegrityError:  # another process created it a moment ago
-            contact = session.scalars(query).one()
-        return contact
-
-    def _conversation(self, session: Session, contact: Contact, channel: str) -> Conversation:
-        current = session.scalars(
-            select(Conversation).where(Conversation.contact_id == contact.id)
-            .order_by(Conversation.id.desc()).limit(1)
-        ).first()
-        if current is not None and current.status != "resolved":
-            return current
-        conversation = Conversation(contact_id=contact.id, channel=channel, status="bot")
-        session.add(conversation)
-        session.flush()
-        return conversation
-
 
 def _payload_of(inbound: Any) -> dict[str, Any] | None:
     if inbound.kind == "location":
@@ -255,3 +386,23 @@ def _payload_of(inbound: Any) -> dict[str, Any] | None:
     if inbound.kind == "postback":
         return {"data": inbound.postback}
     return None
+
+
+
+def _order_key(row: Row[Any], parsed: Parsed) -> tuple[str, str]:
+    """Events with the same key are handled in arrival order: a contact's; staff messages all in one."""
+    if isinstance(parsed, Envelope):
+        return row.channel, parsed.contact_id
+    if isinstance(parsed, StaffMessage):
+        return row.channel, "staff"
+    return row.channel, f"event:{row.id}"  # nothing to keep in order with
+
+
+def _contact_news(decision: Decision, now: datetime) -> dict[str, Any]:
+    """What a decision changes on its contact."""
+    news: dict[str, Any] = {}
+    if decision.envelope.inbound.kind in ("follow", "unfollow"):
+        news["following"] = decision.envelope.inbound.kind == "follow"
+    if decision.outcome.consent_notice:
+        news["consent_notice_sent_at"] = now
+    return news

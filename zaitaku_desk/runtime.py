@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any, TypeVar
@@ -24,12 +25,15 @@ from knowledge.search import ResourceSearcher
 from knowledge.store import ensure_knowledge, faq_items, update_resource_fact, update_vacancy
 from zaitaku_desk import handoff
 from zaitaku_desk.outbox import Outbox
-from zaitaku_desk.pipeline import Pipeline, worker_id
+from zaitaku_desk.pipeline import Acknowledgements, Pipeline, worker_id
 from zaitaku_desk.settings import Settings
 from zaitaku_desk.staff_relay import StaffRelay
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+# How often a busy thread hands the GIL to a waiting one (Python's default is 5 ms): the event loop
+# acknowledges webhooks within about this long even while the worker computes an answer.
+GIL_SWITCH_SECONDS = 0.001
 
 
 class Runtime:
@@ -52,6 +56,7 @@ class Runtime:
             c.name: c for c in (self.line, self.slack, web, *(extra_channels or [])) if c is not None}
         self.relay = StaffRelay(self.channels, settings.hub_name)
         self.worker = worker_id()
+        self.acks = Acknowledgements()  # webhook requests in flight; the inbound worker gives way to them
         self._wake_inbound = asyncio.Event()
         self._wake_outbox = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
@@ -66,7 +71,8 @@ class Runtime:
         ensure_knowledge(self.db)
         self.rebuild_desk()
         self.pipeline = Pipeline(self.db, self.desk, self.channels, self.settings.line_reply_token_ttl_seconds,
-                                 staff_hook=self.relay.notify, staff_message_hook=self.relay.on_staff_message)
+                                 staff_hook=self.relay.notify, staff_message_hook=self.relay.on_staff_message,
+                                 acks=self.acks)
         self.outbox = Outbox(self.db, self.channels, self.worker, self.settings.outbox_max_attempts,
                              self.settings.outbox_backoff_base_seconds, self.settings.outbox_backoff_max_seconds)
         for name, enabled in (("LINE", self.settings.line_enabled), ("Slack", self.settings.slack_enabled)):
@@ -118,6 +124,7 @@ class Runtime:
 
     # -- background work -------------------------------------------------------------------------
     async def start(self) -> None:
+        sys.setswitchinterval(GIL_SWITCH_SECONDS)
         self._loop = asyncio.get_running_loop()
         self._tasks = [asyncio.create_task(self._inbound_loop(), name="inbound"),
                        asyncio.create_task(self._outbox_loop(), name="outbox"),
@@ -177,16 +184,14 @@ class Runtime:
         poll = self.settings.worker_poll_seconds
         while True:
             try:
-                due_in = await asyncio.to_thread(self.outbox.next_due_in)
+                self._wake_outbox.clear()
+                due_in = await self.outbox.deliver_due()
                 timeout = poll if due_in is None else min(poll, due_in)
                 if timeout > 0:
                     try:
                         await asyncio.wait_for(self._wake_outbox.wait(), timeout=timeout)
                     except TimeoutError:
                         pass
-                self._wake_outbox.clear()
-                while await self.outbox.deliver_due():
-                    pass
             except Exception:
                 log.exception("outbox worker pass failed; retrying")
                 await asyncio.sleep(poll)

@@ -20,6 +20,10 @@ def webhook_router(runtime: Runtime) -> APIRouter:
 
     @router.post("/webhooks/line", summary="LINE Messaging API webhook")
     async def line_webhook(request: Request) -> JSONResponse:
+        with runtime.acks.request():
+            return await _line(request)
+
+    async def _line(request: Request) -> JSONResponse:
         channel = runtime.line
         if channel is None:
             return _refuse(503, "LINE channel is not configured (set LINE_CHANNEL_SECRET and LINE_CHANNEL_ACCESS_TOKEN)")
