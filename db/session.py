@@ -51,14 +51,14 @@ def _writers_take_turns(engine: Engine) -> None:
 
     @event.listens_for(engine, "before_cursor_execute")
     def take_turn(connection: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        info = connection.connection.info
-        if not info.get("writer") and statement.lstrip()[:7].upper().startswith(_WRITES):
+        turn = connection.connection.record_info  # kept for the pool entry, even if it reconnects
+        if turn is not None and not turn.get("writer") and statement.lstrip()[:7].upper().startswith(_WRITES):
             # Waiting longer than SQLite's own busy timeout would not help: then SQLite decides.
-            info["writer"] = lock.acquire(timeout=BUSY_TIMEOUT_SECONDS)
+            turn["writer"] = lock.acquire(timeout=BUSY_TIMEOUT_SECONDS)
 
     @event.listens_for(engine.pool, "checkin")
     def end_turn(_dbapi_conn: Any, record: Any) -> None:
-        if record.info.pop("writer", False):
+        if record.record_info.pop("writer", False):
             lock.release()
 
 

@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 
 MAX_EVENT_ATTEMPTS = 5
 GIVE_WAY_SECONDS = 0.05  # the longest the worker waits for webhooks in flight before its next batch
-BATCH_SECONDS = 0.01  # a batch stops taking more events after deciding for this long
+BATCH_SECONDS = 0.02  # a batch stops taking more events after deciding for this long
 StaffHook = Callable[[Session, Conversation, tuple[Effect, ...], Outcome, Message | None], None]
 StaffMessageHook = Callable[[Session, StaffMessage], None]
 Parsed = Envelope | StaffMessage | Exception | None  # a stored event as its channel reads it

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sys
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any, TypeVar
@@ -31,9 +30,6 @@ from zaitaku_desk.staff_relay import StaffRelay
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-# How often a busy thread hands the GIL to a waiting one (Python's default is 5 ms): the event loop
-# acknowledges webhooks within about this long even while the worker computes an answer.
-GIL_SWITCH_SECONDS = 0.001
 
 
 class Runtime:
@@ -124,7 +120,6 @@ class Runtime:
 
     # -- background work -------------------------------------------------------------------------
     async def start(self) -> None:
-        sys.setswitchinterval(GIL_SWITCH_SECONDS)
         self._loop = asyncio.get_running_loop()
         self._tasks = [asyncio.create_task(self._inbound_loop(), name="inbound"),
                        asyncio.create_task(self._outbox_loop(), name="outbox"),
