@@ -117,9 +117,7 @@ def build(console: Console) -> APIRouter:
         staff = await console.allow(request, KNOWLEDGE_ROLES)
         if isinstance(staff, Response):
             return staff
-        text = await console.act(faq_acts.export_yaml)
-        return Response(text.encode("utf-8"), media_type="application/yaml; charset=utf-8",
-                        headers={"Content-Disposition": 'attachment; filename="faq.yaml"'})
+        return await console.act(faq_acts.export_download)
 
     def faq_editor(request: Request, staff: Any, row: FaqEntry | None, values: dict[str, Any],
                    errors: dict[str, str] | None = None, error: str | None = None, status_code: int = 200,
@@ -267,9 +265,7 @@ def build(console: Console) -> APIRouter:
         staff = await console.allow(request, KNOWLEDGE_ROLES)
         if isinstance(staff, Response):
             return staff
-        text = await console.act(resource_acts.export_csv)
-        return Response(text.encode("utf-8"), media_type="text/csv; charset=utf-8",
-                        headers={"Content-Disposition": 'attachment; filename="resources.csv"'})
+        return await console.act(resource_acts.export_download)
 
     def resource_editor(request: Request, staff: Any, row: Resource | None, values: dict[str, Any],
                         vacancy: Vacancy | None = None, errors: dict[str, str] | None = None,

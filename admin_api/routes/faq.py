@@ -199,6 +199,12 @@ def import_entries(session: Session, runtime: Any, text: str, staff: Staff) -> I
     return ImportOut(created=created, updated=updated, unchanged=len(loaded.items) - created - updated)
 
 
+def export_download(session: Session) -> Response:
+    """The export as a file download (API and console)."""
+    return Response(export_yaml(session).encode("utf-8"), media_type="application/yaml; charset=utf-8",
+                    headers={"Content-Disposition": 'attachment; filename="faq.yaml"'})
+
+
 def unanswered_questions(session: Session, include_handled: bool = False) -> list[UnansweredOut]:
     query = select(UnansweredQuestion).order_by(UnansweredQuestion.created_at.desc(), UnansweredQuestion.id.desc())
     if not include_handled:
@@ -270,8 +276,7 @@ def list_faq(session: SessionDep, _: CurrentStaff, include_retired: bool = False
 @router.get("/faq/export", summary="All active entries as YAML in the shape of knowledge/data/faq/*.yaml",
             responses={200: {"content": {"application/yaml": {}}}})
 def export_faq(session: SessionDep, _: KnowledgeStaff) -> Response:
-    return Response(export_yaml(session).encode("utf-8"), media_type="application/yaml; charset=utf-8",
-                    headers={"Content-Disposition": 'attachment; filename="faq.yaml"'})
+    return export_download(session)
 
 
 @router.post("/faq/import", response_model=ImportOut,

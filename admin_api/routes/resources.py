@@ -214,6 +214,12 @@ def export_csv(session: Session) -> str:
     return "\ufeff" + out.getvalue()
 
 
+def export_download(session: Session) -> Response:
+    """The export as a file download (API and console)."""
+    return Response(export_csv(session).encode("utf-8"), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": 'attachment; filename="resources.csv"'})
+
+
 # -- the API ---------------------------------------------------------------------------------------
 
 @router.get("", response_model=list[ResourceOut], summary="Resources by type, municipality or words in the name")
@@ -226,8 +232,7 @@ def list_resources(session: SessionDep, _: CurrentStaff, type: ResourceType | No
 @router.get("/export", summary="Active resources as CSV in the shape of knowledge/data/resources.csv (UTF-8, BOM)",
             responses={200: {"content": {"text/csv": {}}}})
 def export_resources(session: SessionDep, _: KnowledgeStaff) -> Response:
-    return Response(export_csv(session).encode("utf-8"), media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": 'attachment; filename="resources.csv"'})
+    return export_download(session)
 
 
 @router.post("/import", response_model=ImportReport,
