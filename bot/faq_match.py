@@ -267,9 +267,9 @@ def read(prepared: str) -> Reading:
     """The reading and the content words of a prepared text."""
     kana: list[str] = []
     words: list[str] = []
-    tokenizer = _tokenizer()
+    tokenizer_ = tokenizer()
     for start in range(0, len(prepared), _CHUNK):  # SudachiPy refuses inputs over 49,149 bytes
-        for morpheme in tokenizer.tokenize(prepared[start:start + _CHUNK]):
+        for morpheme in tokenizer_.tokenize(prepared[start:start + _CHUNK]):
             kind = _kind_of(morpheme.part_of_speech_id())
             if kind == _SYMBOL:
                 kana.append(_BREAK)
@@ -299,7 +299,7 @@ def _kind_of(part_of_speech_id: int) -> str:
     return _FUNCTION if head in ("助詞", "助動詞") else _CONTENT
 
 
-def _tokenizer() -> Tokenizer:
+def tokenizer() -> Tokenizer:
     """One SudachiPy dictionary per process, one tokenizer per thread (a tokenizer must not be
     shared between threads)."""
     tokenizer: Tokenizer | None = getattr(_per_thread, "tokenizer", None)

@@ -1,0 +1,371 @@
+"""Red flags: is a life at risk now? The findings are data (`knowledge/data/red_flags.yaml`, from the
+消防庁 緊急度判定プロトコル and 救急車利用マニュアル); this module is the grammar that reads them.
+
+How `assess` decides
+--------------------
+The message is prepared once: normalised (NFKC, lower case, katakana folded to hiragana), the file's
+`spellings` applied (dialect forms read as standard ones, common wrong kanji conversions mended),
+hedges removed (「かも」「みたい」「気がする」 never make a sign less live), and cut into sentences.
+A space between Japanese words is a clause break when it separates phrases (「返事しない　息してない」)
+and nothing when it separates single words (「ちちが　いきを　してない」).
+
+Every finding and sign is looked for in every sentence, on the text (`patterns` and `says`) and on
+its reading (`says`, via SudachiPy), so homophone typos and hiragana-only messages meet the same
+finding. A match counts only when it is *live*:
+
+* not negated right after it (「息苦しさはない」「頭は打っていなくて」);
+* not a habit or an old story (「〜ことがあります」「時々〜」);
+* not hypothetical or a list of warning signs (「苦しくなったら」「もし」「〜などの症状が出たら」), not a
+  figure of speech (「血を吐くような思い」);
+* not in the past: the last time word before it in its clause is not 「去年」「先月」「以前」… unless a
+  present word (「今」「さっき」「急に」) comes after it;
+* not told as over (「〜していましたが、今は元気に退院しました」), not a chronic state;
+* for the milder ones, not resolved later in the sentence (「今は落ち着いています」).
+
+A live finding is red on its own; signs are red in the file's `combinations`. What is live but not
+red (`Assessment.signs`) tells the router that something acute may be going on.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bot.normalize import canonical, fold_kana
+
+__all__ = ["Assessment", "RedFlags", "assess", "red_flags"]
+
+RED_FLAGS_FILE = Path(__file__).resolve().parent.parent / "knowledge" / "data" / "red_flags.yaml"
+# Signs that describe the body now (not a circumstance such as 「急に」「助けて」「お風呂で」): one of these,
+# live, with no red finding, makes the router ask the red-flag check.
+ACUTE_SIGNS = frozenset({"breath", "color", "sweat", "chest", "collapse", "dark_stool", "head", "drowsy", "allergen",
+                         "aspiration", "device", "heat", "limb", "pain", "shock", "headache"})
+# The gap ` … ` allows between the parts of a `says` phrase (characters of text; kana of the reading).
+_GAP_TEXT, _GAP_READING = 10, 16
+
+
+@dataclass(frozen=True)
+class Finding:
+    id: str
+    family: str | None  # None for a sign (red only in combination)
+    label: str
+    patterns: re.Pattern[str] | None  # `patterns`, over the prepared text
+    says: re.Pattern[str] | None  # `says`, over the prepared text
+    reading: re.Pattern[str] | None  # `says`, over the reading (hiragana)
+    dead_tail: re.Pattern[str] | None
+    resolvable: bool
+
+    @property
+    def red(self) -> bool:
+        return self.family is not None
+
+
+@dataclass(frozen=True)
+class Assessment:
+    red: tuple[str, ...]  # ids of the live findings (or sign combinations) that call for 119
+    signs: frozenset[str]  # live signs, red or not
+
+    @property
+    def emergency(self) -> bool:
+        return bool(self.red)
+
+    @property
+    def acute(self) -> bool:
+        """Something in the body is going on now, though nothing is certainly red."""
+        return not self.red and not self.signs.isdisjoint(ACUTE_SIGNS)
+
+
+@dataclass(frozen=True)
+class RedFlags:
+    """The red-flag file, compiled."""
+
+    families: dict[str, dict[str, str]]
+    findings: tuple[Finding, ...]
+    combinations: tuple[tuple[str, frozenset[str]], ...]
+    spellings: tuple[tuple[re.Pattern[str], str], ...]
+    hedges: re.Pattern[str]
+    check: dict[str, Any]
+
+    @classmethod
+    def load(cls, path: Path = RED_FLAGS_FILE) -> RedFlags:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        families = {f["id"]: f for f in data["families"]}
+        findings = []
+        for entry in data["findings"]:
+            if entry["family"] not in families:
+                raise ValueError(f"{path}: finding {entry['id']} names an unknown family {entry['family']}")
+            findings.append(_finding(entry, entry["family"]))
+        findings += [_finding(entry, None) for entry in data["signs"]]
+        ids = [f.id for f in findings]
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"{path}: finding ids must be unique")
+        signs = {f.id for f in findings if not f.red}
+        combinations = []
+        for first, others in data["combinations"]:
+            unknown = {first, *others} - signs
+            if unknown:
+                raise ValueError(f"{path}: combination names unknown signs {sorted(unknown)}")
+            combinations.append((first, frozenset(others)))
+        spellings = tuple((re.compile(fold_kana(a)), fold_kana(b)) for a, b in data["spellings"])
+        hedges = re.compile("|".join(f"(?:{fold_kana(h)})" for h in data["hedges"]))
+        return cls(families, tuple(findings), tuple(combinations), spellings, hedges, data["check"])
+
+    def assess(self, text: str) -> Assessment:
+        red: list[str] = []
+        found: set[str] = set()
+        for sentence in _sentences(self.prepare(text)):
+            reading = _Reading(sentence)
+            for finding in self.findings:
+                if _live_match(finding, sentence, reading):
+                    found.add(finding.id)
+                    if finding.red:
+                        red.append(finding.id)
+        for first, others in self.combinations:
+            if first in found and not found.isdisjoint(others):
+                red.append(f"{first}+{'/'.join(sorted(others & found))}")
+        return Assessment(tuple(dict.fromkeys(red)), frozenset(found))
+
+    def prepare(self, text: str) -> str:
+        """The text findings are matched on: canonical, spaces read, spellings mended, hedges removed."""
+        t = _spaces(canonical(text))
+        for pattern, replacement in self.spellings:
+            t = pattern.sub(replacement, t)
+        t = self.hedges.sub("", t)
+        return _QUESTION_WORDS.sub("¿", t)
+
+
+@cache
+def red_flags() -> RedFlags:
+    return RedFlags.load()
+
+
+def assess(text: str) -> Assessment:
+    return red_flags().assess(text)
+
+
+# ------------------------------------------------------------------------------------------------
+# Loading
+# ------------------------------------------------------------------------------------------------
+
+
+def _finding(entry: dict[str, Any], family: str | None) -> Finding:
+    patterns = [fold_kana(p) for p in entry.get("patterns", [])]
+    says = entry.get("says", [])
+    text_parts = [_phrase(s, _text_word, _GAP_TEXT) for s in says]
+    reading_parts = [_phrase(s, _reading_word, _GAP_READING, boundary=rf"(?:^|(?<={_SEP}))") for s in says]
+    tail = entry.get("not_when_followed_by")
+    return Finding(
+        id=entry["id"], family=family, label=entry["finding"],
+        patterns=_alternatives(patterns),
+        says=_alternatives(text_parts),
+        reading=_alternatives(reading_parts),
+        dead_tail=re.compile(fold_kana(tail)) if tail else None,
+        resolvable=entry.get("can_be_resolved", family is None),
+    )
+
+
+def _alternatives(patterns: list[str]) -> re.Pattern[str] | None:
+    return re.compile("|".join(f"(?:{p})" for p in patterns)) if patterns else None
+
+
+def _phrase(says: str, word: Any, gap: int, boundary: str = "") -> str:
+    """「息|いき … してない|止まって」 → a pattern: alternatives of each part, a short gap between parts.
+    On the reading every part starts where a word starts, so 「ち」 (血) is never the end of 「うち」."""
+    alternatives = []
+    for part in says.split("…"):
+        words = sorted({w for w in (word(a.strip()) for a in part.split("|") if a.strip()) if w}, key=len, reverse=True)
+        alternatives.append(boundary + "(?:" + "|".join(words) + ")")
+    return f"[^。¿]{{0,{gap}}}?".join(alternatives)
+
+
+def _text_word(word: str) -> str | None:
+    """A word of a `says` phrase as typed; one kana alone would match inside any word, so it is left to
+    the reading."""
+    w = fold_kana(canonical(word))
+    return None if len(w) == 1 and "ぁ" <= w <= "ゖ" else re.escape(w)
+
+
+def _reading_word(word: str) -> str:
+    """A word's reading, matched whatever word boundaries the message's reading has inside it."""
+    kana = _Reading(fold_kana(canonical(word))).kana.replace(_SEP, "")
+    pattern = f"{_SEP}?".join(re.escape(ch) for ch in kana)
+    # A short reading must be whole words: 「ち」 (血) is not the start of 「ちち」 (父).
+    return f"{pattern}(?={_SEP})" if len(kana) <= 2 else pattern
+
+
+# ------------------------------------------------------------------------------------------------
+# Reading with offsets: a match in the reading maps back to the text, so liveness reads the text
+# ------------------------------------------------------------------------------------------------
+
+_SEP = "/"  # between the words of a reading
+
+
+class _Reading:
+    """A sentence's reading in hiragana, words separated by _SEP, each character knowing the span of
+    its word in the sentence."""
+
+    __slots__ = ("ends", "kana", "starts")
+
+    def __init__(self, sentence: str) -> None:
+        from bot.faq_match import tokenizer  # one SudachiPy tokenizer per thread, shared with the matcher
+
+        parts: list[str] = []
+        self.starts: list[int] = []
+        self.ends: list[int] = []
+        for morpheme in tokenizer().tokenize(sentence):
+            surface = morpheme.surface()
+            reading = surface if surface.isascii() else fold_kana(morpheme.reading_form() or surface)
+            if reading == "きごう":  # SudachiPy reads symbols as 「キゴウ」
+                reading = surface
+            reading = reading.replace(_SEP, "") + _SEP
+            parts.append(reading)
+            self.starts += [morpheme.begin()] * len(reading)
+            self.ends += [morpheme.end()] * len(reading)
+        self.kana = "".join(parts)
+
+    def span(self, start: int, end: int) -> tuple[int, int]:
+        return self.starts[start], self.ends[end - 1]
+
+
+def _live_match(finding: Finding, sentence: str, reading: _Reading) -> bool:
+    if finding.patterns is not None:
+        for match in finding.patterns.finditer(sentence):
+            if _is_live(sentence, match.start(), match.end(), finding):
+                return True
+    if finding.says is not None:
+        for match in finding.says.finditer(sentence):
+            if _is_live(sentence, match.start(), match.end(), finding, phrase=True):
+                return True
+    if finding.reading is not None:
+        for match in finding.reading.finditer(reading.kana):
+            if match.end() > match.start() \
+                    and _is_live(sentence, *reading.span(match.start(), match.end()), finding, phrase=True):
+                return True
+    return False
+
+
+# ------------------------------------------------------------------------------------------------
+# Preparation
+# ------------------------------------------------------------------------------------------------
+
+_NUM = r"[0-9一二三四五六七八九十数何]+"
+_LATIN_OR_DIGIT = re.compile(r"[0-9a-z]")
+
+
+def _spaces(text: str) -> str:
+    """Spaces between Latin letters and digits stay ("spo2 80"). Between Japanese words, a space is a
+    clause break when the pieces are phrases (average 6 characters or more), else nothing."""
+    pieces = text.split(" ")
+    if len(pieces) == 1:
+        return text
+    phrases = sum(len(p) for p in pieces) / len(pieces) >= 6
+    out = [pieces[0]]
+    for piece in pieces[1:]:
+        if out[-1] and piece and _LATIN_OR_DIGIT.match(out[-1][-1]) and _LATIN_OR_DIGIT.match(piece[0]):
+            out.append(" ")
+        elif phrases:
+            out.append("、")
+        out.append(piece)
+    return "".join(out)
+
+
+
+# 「どうしたら」「どうすれば」 end the description of a sign; they must not read as 「〜たら」.
+_QUESTION_WORDS = re.compile(r"どう(?:したら|すれば|しよう|しよ|しょう|すりゃ|したらいい|すっぺ)|どないしたら")
+_SENTENCE_END = re.compile(r"[。!?！？¿\n]|(?<!\d)\.(?!\d)")
+
+_NEGATED = re.compile(fold_kana(
+    r"^(?:さ|み|く|感|げ|そう|の症状|などの症状|の訴え|症状|とか|など)?(?:で|じゃ)?(?:は|も|が)?"
+    r"(?:特に|全く|まったく|あまり|ほとんど|一度も|まだ|今は|いまは|今のところ)?"
+    r"(?:ない|無い|なく|無く|なし|無し|ありませ|ございませ|見られ(?:ない|ませ)|みられ(?:ない|ませ)|なかった|なさそう|ず(?!っ))"
+    r"(?!らい|ぐらい)"
+    r"|^(?:っ|て|って|ってい|てい|ってはい|てはい|ては|っては|てな)(?:ない|なく|ませ|なかった|ねぇ|い(?:な|ませ))"))
+_HYPOTHETICAL_TAIL = re.compile(fold_kana(
+    r"^[^。、¿]{0,5}?(?:たら|だら|たとき|た時|だとき|た場合|る場合|の場合|な場合|るとき|る時|ときは|ときに|時に|時は|ときの|時の"
+    r"|とき用|時用|際|ないよう|ないか(?:心配|不安)|ないため|たらと|ても大丈夫|ないか(?!も|な))|^時"
+    r"|^[ぁ-ゖ]{0,2}?る(?:無呼吸|病気|症状|症候群|人|方|患者|子|ケース)"
+    r"|^[ぁ-ゖ]{0,2}?(?:ても|でも|も)[、,]|(?:^|^[ぁ-ゖ]{1,2})(?:とか|など)(?=[?？、,]|$|の|で|が)"
+    r"|^[ぁ-ゖ]{0,3}?(?:ような|ように)(?:思い|気持ち|苦労|毎日|日々|努力|生活)"
+    r"|^[ぁ-ゖ]{0,2}?る(?:事故|こと|の|ような事)(?:が|を|は)?(?:心配|不安|怖|こわ|防|予防|避け)"
+    r"|^[^。¿]{0,24}?(?:など|とか|等)の?(?:症状|サイン|兆候|とき|時|場合)"
+    r"|^[^。、¿]{0,10}?(?:あったら|あれば|出たら|でたら|起きたら|なったら|あった場合|出た場合|見られたら|みられたら|あったとき|出たとき)"))
+# A phrase whose parts straddle a condition (「停電したら吸引器が止まって」) describes a what-if.
+_INNER_CONDITIONAL = re.compile(fold_kana(r"(?:た|だ)ら(?!け)|なら|場合|ときは|時は"))
+_HABIT_TAIL = re.compile(fold_kana(
+    r"ことがあ|こともあ|ことが(?:多|よく|何度|時々|たまに|増え)|ことはあ|時期|ころが|頃が|たびに|がち|やすい|持病|既往"
+    r"|口にし|口癖|くちぐせ|と言うことが|日もあ|日があ|ときもあ|時もあ|ときがあ|時があ|人が多|方が多|人も多|方も多"))
+# Habit adverbs count only right before the sign (「時々呼吸が止まっている」).
+_HABIT_HEAD = re.compile(fold_kana(r"(?:時々|ときどき|たまに|しょっちゅう|毎晩|毎年)[^。、]{0,12}$"))
+# 「…していましたが、今は元気に退院しました」: a past episode told as over.
+_PAST_THEN_NOW = re.compile(fold_kana(
+    r"^[^。]{0,12}?(?:ました|ていた|でいた|った|た)(?:が|けど|けれど|けれども)[、,]?(?:今|いま)は[^。]{0,10}?"
+    r"(?:元気|落ち着|おちつ|普通|大丈夫|回復|退院|安定|戻|治|なんとも|何とも)"
+    r"|^[^。]{0,8}?ていた[^。]{0,10}?(?:最近|今は|いまは|このごろ)[^。]{0,8}?(?:笑顔|元気|落ち着|明る|普通|よく)"))
+# 「意識を失って救急搬送されました」: told after the event, the person is already in hospital.
+_ALREADY_IN_CARE = re.compile(fold_kana(
+    r"^[^。]{0,12}?(?:搬送され|運ばれ(?:ま|た)|入院(?:し(?:ま|た)|中|になり|となり)|手術を?受け)"))
+_HYPOTHETICAL_HEAD = re.compile(fold_kana(r"もし(?![てたかくな])|万一|万が一|いざ(?!り)|仮に|備え|将来|前もって|あらかじめ|事前に"))
+_TIME_CUE = re.compile(fold_kana(
+    r"(?P<past>去年|昨年|一昨年|先月|先々月|先週|先々週|以前(?!から)|昔(?!から)|かつて|当時|その時|その頃|あの時|若い頃"
+    rf"|{_NUM}(?:年|か月|ヶ月|カ月|ヵ月|ケ月|箇月|週間)(?:ほど|くらい|ぐらい)?前|(?:^|[、,])(?:前に|前は|この前|この間)"
+    r"|(?:^|[^0-9])[12][0-9]{3}年|平成|昭和)"
+    r"|(?P<present>今(?!後|まで)|いま(?!まで)|さっき|先ほど|さきほど|現在|急に|突然|いきなり|また|再び|本日|今朝|今夜|今日|けさ)"))
+_RESOLVED = re.compile(fold_kana(
+    r"(?:今は|いまは|もう|すぐに|すぐ)[^。]{0,6}?(?:落ち着|おちつ|おさま|治ま|収ま|元気|大丈夫|普通|平気|なんとも|何とも|痛くな|戻|回復|止まっ)"
+    r"|いつも通り|いつもどおり"))
+_GRADUAL = re.compile(fold_kana(r"最近|このところ|ここ[^。]{0,3}(?:日|週|月|年)|徐々に|少しずつ|以前から|昔から|もともと|前々から|持病"))
+# A time word only reaches as far as its own clause: in 「先月退院した父が、トイレで倒れて」 or
+# 「先月退院した父がトイレで倒れて」 the collapse is today's.
+_CLAUSE_RESTART = re.compile(fold_kana(
+    r"[てでたしがどけ][、,]|(?:た|だ|い|な)(?:父|母|夫|妻|主人|祖父|祖母|義父|義母|息子|娘|子|人|方|利用者|本人|患者"
+    r"|じいちゃん|ばあちゃん|おじいちゃん|おばあちゃん)(?:さん|様)?(?:が|は|の|も|、)"))
+_GRADUAL_MATTERS = frozenset({"stroke", "stroke_face_arm", "limb", "breath", "chest", "chest_pain_sweat", "collapse", "color"})
+_CHRONIC_STATE = re.compile(fold_kana(
+    r"^[^。]{0,4}?(?:状態|まま)(?:で[^。]{0,10}?(?:帰|退院|在宅|療養|過ご|暮ら|生活)|の(?:人|方|患者|父|母|夫|妻))"))
+# Someone bedridden or in terminal care who is "barely conscious" is a care situation, not an event —
+# unless the sentence says something has just happened.
+_CHRONIC_CONTEXT = re.compile(fold_kana(r"寝たきり|植物状態|遷延性|看取|終末期|末期|ターミナル"))
+_PRESENT_CUE = re.compile(fold_kana(r"今|いま|さっき|先ほど|急に|突然|いきなり|たった今"))
+_CAUSE_BEFORE_COLLAPSE = re.compile(fold_kana(r"(?:梗塞|出血|病気|疾患|がん|癌)で$"))
+
+
+def _sentences(text: str) -> list[str]:
+    return [s for s in _SENTENCE_END.split(text) if s]
+
+
+def _is_live(sentence: str, start: int, end: int, signal: Finding, phrase: bool = False) -> bool:
+    head, tail = sentence[:start], sentence[end:]
+    # The conditional may start inside the match: 「倒れ|たら」 matched as 「倒れた」+「ら」.
+    around_end = sentence[max(start, end - 2):]
+    if _NEGATED.match(tail) or _CHRONIC_STATE.match(tail):
+        return False
+    if _HYPOTHETICAL_TAIL.match(tail) or _HYPOTHETICAL_TAIL.match(around_end) \
+            or (phrase and _INNER_CONDITIONAL.search(sentence, start, end)):
+        return False
+    if _PAST_THEN_NOW.match(tail) or _ALREADY_IN_CARE.match(tail):
+        return False
+    if _HABIT_TAIL.search(tail.split("、", 1)[0][:16]):
+        return False
+    if signal.dead_tail is not None and signal.dead_tail.search(tail):
+        return False
+    if _HYPOTHETICAL_HEAD.search(head) or _HABIT_HEAD.search(head):
+        return False
+    cues = list(_TIME_CUE.finditer(head))
+    if cues and cues[-1].group("past") and not _CLAUSE_RESTART.search(head, cues[-1].end()):
+        return False
+    if signal.family in ("unresponsive", "not_breathing") and _CHRONIC_CONTEXT.search(sentence) \
+            and not _PRESENT_CUE.search(sentence):
+        return False
+    if signal.id == "collapsed" and _CAUSE_BEFORE_COLLAPSE.search(head):
+        return False
+    if signal.resolvable and _RESOLVED.search(tail):
+        return False
+    # 「最近歩くと息苦しい」: a slow change is for the nurse, not for 119.
+    gradual = _GRADUAL.search(head) if signal.id in _GRADUAL_MATTERS else None
+    return not (gradual and not _CLAUSE_RESTART.search(head, gradual.end()))
+
