@@ -16,15 +16,20 @@ from rapidfuzz import fuzz, process
 from bot.normalize import canonical
 from knowledge.faq import FaqItem
 
+# Targets are lower bounds, except those in AT_MOST.
 TARGETS = {
     "route_accuracy": 0.92, "route_accuracy_lenient": None, "faq_top1": 0.90, "faq_top3": 0.97, "faq_mrr": None,
-    "emergency_recall": 1.00, "emergency_precision": 0.95, "handoff_role_accuracy": 0.90,
+    "emergency_recall": 0.97, "emergency_precision": 0.95, "safe_first_rate": 1.00, "check_rate": 0.10,
+    "other_to_staff": 0, "handoff_role_accuracy": 0.90,
     "resource_type_accuracy": 0.95, "resource_municipality_accuracy": 0.95,
 }
+AT_MOST = frozenset({"check_rate", "other_to_staff"})
 LABELS = {
     "route_accuracy": "route accuracy",
     "route_accuracy_lenient": "route accuracy (also_ok)", "faq_top1": "FAQ top-1", "faq_top3": "FAQ top-3", "faq_mrr": "FAQ MRR",
     "emergency_recall": "emergency recall", "emergency_precision": "emergency precision",
+    "safe_first_rate": "safe-first rate (119 or check)", "check_rate": "check rate on non-emergencies",
+    "other_to_staff": "off-topic handed to staff",
     "handoff_role_accuracy": "handoff role accuracy", "resource_type_accuracy": "resource type accuracy",
     "resource_municipality_accuracy": "resource municipality accuracy",
 }
@@ -52,10 +57,13 @@ def read_cases(path: Path) -> list[Case]:
 
 
 def score(cases: Sequence[Case], predictions: Sequence[dict[str, Any]]) -> dict[str, float | None]:
-    """Strict figures against `expect`; `also_ok` counts only in the lenient route accuracy."""
+    """Strict figures against `expect`; `also_ok` counts only in the lenient route accuracy.
+
+    An emergency message is handled safely when it is routed `emergency` or its first reply is the
+    red-flag check (`"check": true`); the check rate counts checks on messages that are not emergencies."""
     route_ok = lenient_ok = faq_n = top1 = top3 = 0
     mrr = 0.0
-    em_tp = em_fp = em_fn = 0
+    em_tp = em_fp = em_fn = safe = checks = other_to_staff = 0
     role_n = role_ok = res_n = type_ok = muni_ok = 0
     for case, pred in zip(cases, predictions, strict=True):
         exp = case.expect
@@ -72,6 +80,9 @@ def score(cases: Sequence[Case], predictions: Sequence[dict[str, Any]]) -> dict[
         em_tp += is_em and said_em
         em_fp += said_em and not is_em
         em_fn += is_em and not said_em
+        safe += is_em and (said_em or bool(pred.get("check")))
+        checks += not is_em and bool(pred.get("check"))
+        other_to_staff += exp["route"] == "other" and pred["route"] == "handoff" and not pred.get("check")
         if exp["route"] == "handoff":
             role_n += 1
             role_ok += pred["route"] == "handoff" and pred.get("role") == exp["role"]
@@ -89,6 +100,9 @@ def score(cases: Sequence[Case], predictions: Sequence[dict[str, Any]]) -> dict[
         "faq_mrr": mrr / faq_n if faq_n else None,
         "emergency_recall": em_tp / (em_tp + em_fn) if em_tp + em_fn else None,
         "emergency_precision": em_tp / (em_tp + em_fp) if em_tp + em_fp else None,
+        "safe_first_rate": safe / (em_tp + em_fn) if em_tp + em_fn else None,
+        "check_rate": checks / (n - em_tp - em_fn) if n - em_tp - em_fn else None,
+        "other_to_staff": other_to_staff if n else None,
         "handoff_role_accuracy": role_ok / role_n if role_n else None,
         "resource_type_accuracy": type_ok / res_n if res_n else None,
         "resource_municipality_accuracy": muni_ok / res_n if res_n else None,
@@ -114,22 +128,35 @@ def table(columns: dict[str, dict[str, float | None]]) -> str:
     lines = [f"{'metric':<32}{'target':>8}" + "".join(f"{n:>{width}}" for n in names)]
     for key, label in LABELS.items():
         target = TARGETS[key]
-        row = f"{label:<32}{('≥' + format(target, '.2f')) if target is not None else '-':>8}"
+        row = f"{label:<32}{_target_text(key):>8}"
         for name in names:
             value = columns[name].get(key)
-            row += f"{'-' if value is None else format(value, '.3f'):>{width}}"
+            row += f"{'-' if value is None else _figure(key, value):>{width}}"
         lines.append(row)
     return "\n".join(lines)
 
 
+def _target_text(key: str) -> str:
+    target = TARGETS[key]
+    if target is None:
+        return "-"
+    return ("≤" if key in AT_MOST else "≥") + (str(target) if isinstance(target, int) else format(target, ".2f"))
+
+
+def _figure(key: str, value: float) -> str:
+    return str(int(value)) if isinstance(TARGETS[key], int) else format(value, ".3f")
+
+
+def meets(key: str, value: float | None) -> bool:
+    target = TARGETS[key]
+    if target is None or value is None:
+        return True  # a figure with no cases is not a miss
+    return value <= target if key in AT_MOST else value >= target
+
+
 def missed_targets(figures: dict[str, float | None]) -> list[str]:
     """The labels of the targets these figures do not meet (a figure with no cases is not a miss)."""
-    missed = []
-    for key, target in TARGETS.items():
-        value = figures.get(key)
-        if target is not None and value is not None and value < target:
-            missed.append(LABELS[key])
-    return missed
+    return [LABELS[key] for key in TARGETS if not meets(key, figures.get(key))]
 
 
 def predict_all(predict: Callable[[str], dict[str, Any]], cases: Iterable[Case]) -> list[dict[str, Any]]:

@@ -38,7 +38,7 @@ import yaml
 
 from bot.normalize import canonical, fold_kana
 
-__all__ = ["Assessment", "RedFlags", "assess", "red_flags"]
+__all__ = ["Assessment", "RedFlags", "assess", "reading_of", "red_flags"]
 
 RED_FLAGS_FILE = Path(__file__).resolve().parent.parent / "knowledge" / "data" / "red_flags.yaml"
 # Signs that describe the body now (not a circumstance such as 「急に」「助けて」「お風呂で」): one of these,
@@ -118,10 +118,12 @@ class RedFlags:
     def assess(self, text: str) -> Assessment:
         red: list[str] = []
         found: set[str] = set()
-        for sentence in _sentences(self.prepare(text)):
+        sentences = _sentences(self.prepare(text))
+        for number, sentence in enumerate(sentences):
             reading = _Reading(sentence)
+            after = "。".join(sentences[number + 1:])
             for finding in self.findings:
-                if _live_match(finding, sentence, reading):
+                if _live_match(finding, sentence, reading, after):
                     found.add(finding.id)
                     if finding.red:
                         red.append(finding.id)
@@ -146,6 +148,11 @@ def red_flags() -> RedFlags:
 
 def assess(text: str) -> Assessment:
     return red_flags().assess(text)
+
+
+def reading_of(prepared: str) -> str:
+    """The reading of a prepared text in hiragana, without word breaks."""
+    return _Reading(prepared).kana.replace(_SEP, "")
 
 
 # ------------------------------------------------------------------------------------------------
@@ -232,19 +239,19 @@ class _Reading:
         return self.starts[start], self.ends[end - 1]
 
 
-def _live_match(finding: Finding, sentence: str, reading: _Reading) -> bool:
+def _live_match(finding: Finding, sentence: str, reading: _Reading, after: str) -> bool:
     if finding.patterns is not None:
         for match in finding.patterns.finditer(sentence):
-            if _is_live(sentence, match.start(), match.end(), finding):
+            if _is_live(sentence, match.start(), match.end(), finding, after=after):
                 return True
     if finding.says is not None:
         for match in finding.says.finditer(sentence):
-            if _is_live(sentence, match.start(), match.end(), finding, phrase=True):
+            if _is_live(sentence, match.start(), match.end(), finding, phrase=True, after=after):
                 return True
     if finding.reading is not None:
         for match in finding.reading.finditer(reading.kana):
             if match.end() > match.start() \
-                    and _is_live(sentence, *reading.span(match.start(), match.end()), finding, phrase=True):
+                    and _is_live(sentence, *reading.span(match.start(), match.end()), finding, phrase=True, after=after):
                 return True
     return False
 
@@ -280,11 +287,13 @@ _QUESTION_WORDS = re.compile(r"どう(?:したら|すれば|しよう|しよ|し
 _SENTENCE_END = re.compile(r"[。!?！？¿\n]|(?<!\d)\.(?!\d)")
 
 _NEGATED = re.compile(fold_kana(
-    r"^(?:さ|み|く|感|げ|そう|の症状|などの症状|の訴え|症状|とか|など)?(?:で|じゃ)?(?:は|も|が)?"
+    r"^(?:さ|み|く|感|げ|気|そう|の症状|などの症状|の訴え|症状|とか|など)?(?:で|じゃ)?(?:は|も|が)?"
     r"(?:特に|全く|まったく|あまり|ほとんど|一度も|まだ|今は|いまは|今のところ)?"
     r"(?:ない|無い|なく|無く|なし|無し|ありませ|ございませ|見られ(?:ない|ませ)|みられ(?:ない|ませ)|なかった|なさそう|ず(?!っ))"
     r"(?!らい|ぐらい)"
-    r"|^(?:っ|て|って|ってい|てい|ってはい|てはい|ては|っては|てな)(?:ない|なく|ませ|なかった|ねぇ|い(?:な|ませ))"))
+    r"|^(?:っ|て|って|ってい|てい|ってはい|てはい|ては|っては|てな|ても|っても|でも)(?:ない|なく|ませ|なかった|ねぇ|い(?:な|ませ))"
+    # 「死にたいとかそういうのではない」「消えたいってほどじゃない」
+    r"|^[^。]{0,3}?(?:とか|って|という)?(?:そういう|そんな)?(?:の|こと|わけ|ほど)(?:では|じゃ)(?:ない|なく|ありませ)"))
 _HYPOTHETICAL_TAIL = re.compile(fold_kana(
     r"^[^。、¿]{0,5}?(?:たら|だら|たとき|た時|だとき|た場合|る場合|の場合|な場合|るとき|る時|ときは|ときに|時に|時は|ときの|時の"
     r"|とき用|時用|際|ないよう|ないか(?:心配|不安)|ないため|たらと|ても大丈夫|ないか(?!も|な))|^時"
@@ -293,7 +302,31 @@ _HYPOTHETICAL_TAIL = re.compile(fold_kana(
     r"|^[ぁ-ゖ]{0,3}?(?:ような|ように)(?:思い|気持ち|苦労|毎日|日々|努力|生活)"
     r"|^[ぁ-ゖ]{0,2}?る(?:事故|こと|の|ような事)(?:が|を|は)?(?:心配|不安|怖|こわ|防|予防|避け)"
     r"|^[^。¿]{0,24}?(?:など|とか|等)の?(?:症状|サイン|兆候|とき|時|場合)"
-    r"|^[^。、¿]{0,10}?(?:あったら|あれば|出たら|でたら|起きたら|なったら|あった場合|出た場合|見られたら|みられたら|あったとき|出たとき)"))
+    r"|^[^。、¿]{0,12}?(?:あったら|あれば|出たら|でたら|起きたら|なったら|あった場合|出た場合|見られたら|みられたら|あったとき|出たとき"
+    r"|見つけたら|見つけた時|見つけたとき|した時|したとき|なった時|なったとき)"
+    # questions about such a moment: 「反応がないときって」「息できない時って」「〜のとき、どこまでなら」
+    r"|^[^。、¿]{0,4}?(?:とき|時)(?:って|[、,]|は|に|の)|^[」』\"]?って[、,]?(?:どういう|どんな|何|なに)"
+    r"|^[^。]{0,10}?(?:どのくらい|どの程度|どれくらい|どれぐらい|目安)|^[^。]{0,4}?(?:てから|でから)[¿?]"
+    # worry, prevention, degree, a figure of speech: 「アナフィラキシーが怖い」「誤飲が危ない」「止まるかと思った」
+    r"|^[^。]{0,3}?(?:が|は|も)?(?:怖|こわ|心配|不安|危な|あぶな|多い|多く|増え|防|予防|対策)"
+    r"|^[^。]{0,4}?か(?:と|って)?(?:思|おも)|^[^。]{0,2}?(?:ほど|くらい|ぐらい)(?:飲|の[みん]|笑|わら|疲|忙|働)"))
+# Said in jest or about someone else's story: a laugh, a news item, a film, hearsay.
+_JEST_OR_STORY = re.compile(fold_kana(
+    r"笑(?=$|[、。!?！？\s]|[^\u3040-\u30ff\u4e00-\u9fff])|w{2,}|[🤣😂😆😅🥹😇💓🤧]|(?<![ぁ-ゖ])草(?=$|[、。!?\s])"
+    r"|ニュース|テレビで|記事|ドラマ|映画|漫画|ホラー|(?:と|って)聞(?:いた|きました|いて(?!くだ|下さ|ほし|もら))"))
+# An alarm that turned out to be nothing: 「…電池が切れてただけでした」「お騒がせしました」.
+_FALSE_ALARM = re.compile(fold_kana(r"だけ(?:でした|だった|やった)|勘違い|かんちがい|お騒がせ|おさわがせ"))
+# Over by now, said anywhere after the sign: 「すぐ咳き込んで、今は普通に話してます」「5分ほどで元に戻り」.
+_OVER = re.compile(fold_kana(
+    r"(?:今は|いまは|今では|もう)[^。]{0,10}?(?:普通|元気|落ち着|おちつ|いつも通り|いつもどおり|普段どおり|普段通り|なんとも|何とも"
+    r"|ケロッ|けろっ|ご飯も|遊んで|話して|しゃべって)|元に戻|もとに戻|もとにもど|回復し|戻りました|すぐ(?:に)?(?:戻|回復|おさま|治ま|収ま)"))
+# A lasting state, not an event: 「後遺症で言葉がうまく出ない状態がずっと続いてます」.
+_CHRONIC_HEAD = re.compile(fold_kana(r"後遺症|持病|障害で|障がいで|麻痺が残|まひが残|ずっと前から|以前から|昔から|前々から"))
+_CHRONIC_TAIL = re.compile(fold_kana(
+    r"^[^。]{0,12}?(?:ずっと続|続いて(?:い|お)|もう[0-9一二三四五六七八九十数何]+年|年続|いつものこと|いつもの)"))
+# 「自殺未遂をしてから半年」: counted from the event, long ago.
+_SINCE = re.compile(fold_kana(
+    rf"^[^。]{{0,4}}?(?:てから|して(?:から|以来)|から)[^。]{{0,4}}?(?:{_NUM}|半)(?:年|か月|ヶ月|カ月|週間|日)"))
 # A phrase whose parts straddle a condition (「停電したら吸引器が止まって」) describes a what-if.
 _INNER_CONDITIONAL = re.compile(fold_kana(r"(?:た|だ)ら(?!け)|なら|場合|ときは|時は"))
 _HABIT_TAIL = re.compile(fold_kana(
@@ -312,9 +345,9 @@ _ALREADY_IN_CARE = re.compile(fold_kana(
 _HYPOTHETICAL_HEAD = re.compile(fold_kana(r"もし(?![てたかくな])|万一|万が一|いざ(?!り)|仮に|備え|将来|前もって|あらかじめ|事前に"))
 _TIME_CUE = re.compile(fold_kana(
     r"(?P<past>去年|昨年|一昨年|先月|先々月|先週|先々週|以前(?!から)|昔(?!から)|かつて|当時|その時|その頃|あの時|若い頃"
-    rf"|{_NUM}(?:年|か月|ヶ月|カ月|ヵ月|ケ月|箇月|週間)(?:ほど|くらい|ぐらい)?前|(?:^|[、,])(?:前に|前は|この前|この間)"
+    rf"|{_NUM}(?:年|か月|ヶ月|カ月|ヵ月|ケ月|箇月|週間|日)(?:ほど|くらい|ぐらい)?前|(?:^|[、,])(?:前に|前は|この前|この間)|おととい|一昨日"
     r"|(?:^|[^0-9])[12][0-9]{3}年|平成|昭和)"
-    r"|(?P<present>今(?!後|まで)|いま(?!まで)|さっき|先ほど|さきほど|現在|急に|突然|いきなり|また|再び|本日|今朝|今夜|今日|けさ)"))
+    r"|(?P<present>今(?!後|まで)|いま(?!まで)|さっき|先ほど|さきほど|現在|また|再び|本日|今朝|今夜|今日|けさ)"))
 _RESOLVED = re.compile(fold_kana(
     r"(?:今は|いまは|もう|すぐに|すぐ)[^。]{0,6}?(?:落ち着|おちつ|おさま|治ま|収ま|元気|大丈夫|普通|平気|なんとも|何とも|痛くな|戻|回復|止まっ)"
     r"|いつも通り|いつもどおり"))
@@ -338,8 +371,17 @@ def _sentences(text: str) -> list[str]:
     return [s for s in _SENTENCE_END.split(text) if s]
 
 
-def _is_live(sentence: str, start: int, end: int, signal: Finding, phrase: bool = False) -> bool:
+def _is_live(sentence: str, start: int, end: int, signal: Finding, phrase: bool = False, after: str = "") -> bool:
+    """Whether the sign at sentence[start:end] is happening now; `after` is the rest of the message."""
     head, tail = sentence[:start], sentence[end:]
+    if _JEST_OR_STORY.search(sentence) or _FALSE_ALARM.search(tail + after):
+        return False
+    if _OVER.search(tail) or _OVER.search(after[:60]) or _SINCE.match(tail):
+        return False
+    if _CHRONIC_TAIL.match(tail) or (_CHRONIC_HEAD.search(head) and not _PRESENT_CUE.search(head)):
+        return False
+    if sentence[start:end].endswith("くな") and tail.startswith(("い", "かった")):
+        return False  # 「息は苦しくないし」: the pattern's 「苦しくな(って)」 read a negative
     # The conditional may start inside the match: 「倒れ|たら」 matched as 「倒れた」+「ら」.
     around_end = sentence[max(start, end - 2):]
     if _NEGATED.match(tail) or _CHRONIC_STATE.match(tail):

@@ -1,8 +1,17 @@
 """The routing decision for one message, in the order SPEC.md gives.
 
-emergency → explicit request for a person → resource search → a personal situation that needs a
-professional → small talk → FAQ (answer, or alternatives) → hand-off when nothing fits.
-(Whether a person owns the conversation is decided by the desk, which knows the conversation.)
+emergency → the red-flag check → explicit request for a person → resource search → a personal
+situation that needs a professional → small talk → FAQ (answer, or alternatives) → hand-off when
+nothing fits. (Whether a person owns the conversation is decided by the desk, which knows the
+conversation.)
+
+Two opinions, either of which can raise an emergency: the red-flag rules (`bot.red_flags`, findings
+as data) and the learned model (`bot.route_model`, over the message corpus). When neither is certain
+but the message describes something acute happening now (a live sign, or a model that leans towards
+an emergency), the first reply is the red-flag check (「はじめに必ず確認する症状」), never a queue.
+After the rules have routed a message that is not an emergency, the model may overrule them when it
+is confident (`OVERRULE`): the rules were written on a few hundred messages, the model learned from
+thousands written by others.
 
 Small talk comes before the FAQ because `triage.is_small_talk` only says yes to a message with no
 care, health, facility or family content at all (no FAQ question or paraphrase qualifies), while a
@@ -16,7 +25,9 @@ from typing import Any
 
 from bot import triage
 from bot.faq_match import FaqMatcher, Match
+from bot.red_flags import assess
 from bot.resource_query import ResourceQuery, looks_like_resource_search, parse_resource_query
+from bot.route_model import RouteModel
 
 # Bands of the FAQ matcher's calibrated score (the estimated chance that the best entry is the answer):
 # answer at or above ANSWER, offer the top entries as quick replies at or above ALTERNATIVES, hand off
@@ -31,6 +42,16 @@ from bot.resource_query import ResourceQuery, looks_like_resource_search, parse_
 #   98.6 % of FAQ questions kept, 77 % of hand-off and small-talk messages below.
 ANSWER = 0.65
 ALTERNATIVES = 0.25
+# The model's probability of "emergency" at which it raises an emergency on its own or together with
+# any live sign the rules found, asks the red-flag check on its own or together with a live acute
+# sign; and the probability at which its route overrules a sure decision of the rules (an unsure one,
+# the hand-off when nothing fitted or FAQ alternatives, it overrules at any probability). Chosen by
+# 5-fold cross-validation on the training corpus (README, "Routing"), never on a first-sight batch.
+EMERGENCY = 0.60
+EMERGENCY_WITH_SIGN = 0.40
+CHECK = 0.30
+CHECK_WITH_SIGN = 0.20
+OVERRULE = 0.60
 
 
 @dataclass
@@ -41,6 +62,7 @@ class Decision:
     matches: list[Match] = field(default_factory=list)
     role: str | None = None
     resource: ResourceQuery | None = None
+    check: bool = False  # the first reply is the red-flag check (route "handoff", role "nurse")
 
     @property
     def top(self) -> list[str]:
@@ -60,29 +82,62 @@ class Decision:
             "top": self.top,
             "role": self.role,
             "resource": self.resource.to_dict() if self.route == "resource" and self.resource else None,
+            "check": self.check,
         }
 
 
 class Router:
-    def __init__(self, matcher: FaqMatcher) -> None:
+    def __init__(self, matcher: FaqMatcher, model: RouteModel | None = None) -> None:
         self.matcher = matcher
+        self.model = model
 
     def decide(self, text: str) -> Decision:
         matches = self.matcher.search(text)  # on every route: for the record and the eval's top list
-        if triage.is_emergency(text):
+        flags = assess(text)
+        opinion = self.model.proba(text) if self.model else {}
+        leaning = opinion.get("emergency", 0.0)
+        if flags.emergency or leaning >= EMERGENCY or (flags.signs and leaning >= EMERGENCY_WITH_SIGN):
             return Decision("emergency", role="nurse", matches=matches)
+        if leaning >= CHECK or (flags.acute and leaning >= CHECK_WITH_SIGN):
+            return Decision("handoff", role="nurse", matches=matches, check=True)
+        decision, sure = self._rules(text, matches)
+        return self._overrule(decision, sure, opinion, text) if opinion else decision
+
+    def _rules(self, text: str, matches: list[Match]) -> tuple[Decision, bool]:
+        """The rules' decision, and whether they are sure of it (not the hand-off for want of a match,
+        not FAQ alternatives)."""
         if triage.wants_person(text):
-            return Decision("handoff", role=triage.handoff_role(text), matches=matches)
+            return Decision("handoff", role=triage.handoff_role(text), matches=matches), True
         if looks_like_resource_search(text):
-            return Decision("resource", resource=parse_resource_query(text), matches=matches)
+            return Decision("resource", resource=parse_resource_query(text), matches=matches), True
         personal = triage.personal_situation(text)
         if personal:
-            return Decision("handoff", role=personal, matches=matches)
+            return Decision("handoff", role=personal, matches=matches), True
         if triage.is_small_talk(text):
-            return Decision("other", matches=matches)
+            return Decision("other", matches=matches), True
         confidence = matches[0].score if matches else 0.0
         if confidence >= ANSWER:
-            return Decision("faq", faq_id=matches[0].faq_id, band="answer", matches=matches)
+            return Decision("faq", faq_id=matches[0].faq_id, band="answer", matches=matches), True
         if confidence >= ALTERNATIVES:
-            return Decision("faq", faq_id=matches[0].faq_id, band="alternatives", matches=matches)
-        return Decision("handoff", role=triage.handoff_role(text), matches=matches)
+            return Decision("faq", faq_id=matches[0].faq_id, band="alternatives", matches=matches), False
+        return Decision("handoff", role=triage.handoff_role(text), matches=matches), False
+
+    def _overrule(self, decision: Decision, sure: bool, opinion: dict[str, float], text: str) -> Decision:
+        """The model's route where the rules disagree: when it is confident, or the rules are unsure."""
+        label = max((k for k in opinion if k != "emergency"), key=opinion.__getitem__)
+        current = decision.role if decision.route == "handoff" else decision.route
+        if (sure and opinion[label] < OVERRULE) or label == current:
+            return decision
+        matches = decision.matches
+        if label in ("nurse", "msw", "any"):
+            return Decision("handoff", role=label, matches=matches)
+        if label == "other":
+            return Decision("other", matches=matches)
+        if label == "faq" and matches:
+            band = "answer" if matches[0].score >= ANSWER else "alternatives"
+            return Decision("faq", faq_id=matches[0].faq_id, band=band, matches=matches)
+        if label == "resource":
+            query = parse_resource_query(text)
+            if query.type or query.municipality:
+                return Decision("resource", resource=query, matches=matches)
+        return decision

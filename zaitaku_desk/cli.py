@@ -35,7 +35,12 @@ def main(argv: list[str] | None = None) -> int:
 
     evaluate = commands.add_parser("eval", help="routing figures on an evaluation file, beside baselines")
     evaluate.add_argument("file", type=Path)
+    evaluate.add_argument("--without", choices=["model", "rules"],
+                          help="ablation: route without the learned model, or with the model alone")
     evaluate.add_argument("--predictions", type=Path, help="write one prediction per input line here")
+
+    trainer = commands.add_parser("train", help="train the routing model on corpus/ (and the dev set)")
+    trainer.add_argument("--out", type=Path, help="where to write the model (default: the bundled one)")
 
     kb = commands.add_parser("kb", help="the knowledge base: validate, load, export, import open data")
     kb_actions = kb.add_subparsers(dest="action", required=True)
@@ -61,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.command == "serve" else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    handler = {"serve": _serve, "chat": _chat, "db": _db, "route": _route, "eval": _eval,
+    handler = {"serve": _serve, "chat": _chat, "db": _db, "route": _route, "eval": _eval, "train": _train,
                "kb": _kb, "staff": _staff}[args.command]
     return handler(args)
 
@@ -86,12 +91,24 @@ def _db(args: argparse.Namespace) -> int:
 
 
 def _offline_router() -> Any:
-    """The router on the bundled knowledge files, no database needed."""
+    """The router on the bundled knowledge files and model, no database needed."""
     from bot.faq_match import FaqMatcher
+    from bot.route_model import model
     from bot.router import Router
     from knowledge.faq import load_faq, load_synonyms
 
-    return Router(FaqMatcher(load_faq(), load_synonyms()))
+    return Router(FaqMatcher(load_faq(), load_synonyms()), model())
+
+
+def _train(args: argparse.Namespace) -> int:
+    from bot.route_model import MODEL_FILE, corpus_files, read_corpus, train
+
+    files = corpus_files()
+    texts, labels = read_corpus(files)
+    out = args.out or MODEL_FILE
+    train(texts, labels).save(out)
+    print(f"trained on {len(texts)} messages from {len(files)} files → {out}")
+    return 0
 
 
 def _route(args: argparse.Namespace) -> int:
