@@ -69,6 +69,7 @@ class Finding:
 class Assessment:
     red: tuple[str, ...]  # ids of the live findings (or sign combinations) that call for 119
     signs: frozenset[str]  # live signs, red or not
+    jest: bool = False  # said laughing, or about a news item, a film, someone else's story
 
     @property
     def emergency(self) -> bool:
@@ -130,7 +131,8 @@ class RedFlags:
         for first, others in self.combinations:
             if first in found and not found.isdisjoint(others):
                 red.append(f"{first}+{'/'.join(sorted(others & found))}")
-        return Assessment(tuple(dict.fromkeys(red)), frozenset(found))
+        jest = any(_JEST_OR_STORY.search(sentence) for sentence in sentences)
+        return Assessment(tuple(dict.fromkeys(red)), frozenset(found), jest)
 
     def prepare(self, text: str) -> str:
         """The text findings are matched on: canonical, spaces read, spellings mended, hedges removed."""
@@ -287,7 +289,7 @@ _QUESTION_WORDS = re.compile(r"どう(?:したら|すれば|しよう|しよ|し
 _SENTENCE_END = re.compile(r"[。!?！？¿\n]|(?<!\d)\.(?!\d)")
 
 _NEGATED = re.compile(fold_kana(
-    r"^(?:さ|み|く|感|げ|気|そう|の症状|などの症状|の訴え|症状|とか|など)?(?:で|じゃ)?(?:は|も|が)?"
+    r"^(?:さ|み|く|感|げ|気|そう|の症状|などの症状|の訴え|症状|とか|など|なんて|なんか)?(?:で|じゃ)?(?:は|も|が)?"
     r"(?:特に|全く|まったく|あまり|ほとんど|一度も|まだ|今は|いまは|今のところ)?"
     r"(?:ない|無い|なく|無く|なし|無し|ありませ|ございませ|見られ(?:ない|ませ)|みられ(?:ない|ませ)|なかった|なさそう|ず(?!っ))"
     r"(?!らい|ぐらい)"
@@ -298,32 +300,43 @@ _HYPOTHETICAL_TAIL = re.compile(fold_kana(
     r"^[^。、¿]{0,5}?(?:たら|だら|たとき|た時|だとき|た場合|る場合|の場合|な場合|るとき|る時|ときは|ときに|時に|時は|ときの|時の"
     r"|とき用|時用|際|ないよう|ないか(?:心配|不安)|ないため|たらと|ても大丈夫|ないか(?!も|な))|^時"
     r"|^[ぁ-ゖ]{0,2}?る(?:無呼吸|病気|症状|症候群|人|方|患者|子|ケース)"
-    r"|^[ぁ-ゖ]{0,2}?(?:ても|でも|も)[、,]|(?:^|^[ぁ-ゖ]{1,2})(?:とか|など)(?=[?？、,]|$|の|で|が)"
+    r"|^[ぁ-ゖ]{0,2}?(?:ても|でも|も)[、,]|(?:^|^[ぁ-ゖ]{1,2})(?:とか|など)(?=[?？、,]|$|の|で|が|って)"
     r"|^[ぁ-ゖ]{0,3}?(?:ような|ように)(?:思い|気持ち|苦労|毎日|日々|努力|生活)"
     r"|^[ぁ-ゖ]{0,2}?る(?:事故|こと|の|ような事)(?:が|を|は)?(?:心配|不安|怖|こわ|防|予防|避け)"
     r"|^[^。¿]{0,24}?(?:など|とか|等)の?(?:症状|サイン|兆候|とき|時|場合)"
     r"|^[^。、¿]{0,12}?(?:あったら|あれば|出たら|でたら|起きたら|なったら|あった場合|出た場合|見られたら|みられたら|あったとき|出たとき"
     r"|見つけたら|見つけた時|見つけたとき|した時|したとき|なった時|なったとき)"
     # questions about such a moment: 「反応がないときって」「息できない時って」「〜のとき、どこまでなら」
-    r"|^[^。、¿]{0,4}?(?:とき|時)(?:って|[、,]|は|に|の)|^[」』\"]?って[、,]?(?:どういう|どんな|何|なに)"
-    r"|^[^。]{0,10}?(?:どのくらい|どの程度|どれくらい|どれぐらい|目安)|^[^。]{0,4}?(?:てから|でから)[¿?]"
+    r"|^[^。、¿]{0,8}?(?:とき|時)(?:って|[、,]|は|に|の)|^[^。]{0,4}?[」』\"]?って[、,]?(?:どういう|どんな|なに|何(?!度|回|日|時|分|年|か月|ヶ月))"
+    r"|^[^。]{0,10}?(?:どのくらい|どの程度|どれくらい|どれぐらい|目安)|^[^。]{0,4}?(?:てから|でから)$"
+    r"|^[^。]{0,8}?(?:のでは|んじゃ)(?:ないか)?と?(?:心配|不安|思|おも)"
     # worry, prevention, degree, a figure of speech: 「アナフィラキシーが怖い」「誤飲が危ない」「止まるかと思った」
     r"|^[^。]{0,3}?(?:が|は|も)?(?:怖|こわ|心配|不安|危な|あぶな|多い|多く|増え|防|予防|対策)"
-    r"|^[^。]{0,4}?か(?:と|って)?(?:思|おも)|^[^。]{0,2}?(?:ほど|くらい|ぐらい)(?:飲|の[みん]|笑|わら|疲|忙|働)"))
+    r"|^[^。]{0,4}?か(?:と|って)?(?:思|おも)|^[ぁ-ゖ]{0,2}?(?:思い|おもい)で"
+    r"|^[^。]{0,5}?(?:ほど|くらい|ぐらい)の?(?:飲|の[みん]|笑|わら|疲|忙|働|恥|はず|暑|寒|眠|嬉|うれ|楽し|悔|くや|緊張|ばたばた|大変)"
+    # 「心臓マッサージのやり方」: learning a skill, not using it
+    r"|^の?(?:やり方|やりかた|仕方|しかた|方法|講習|練習|研修|訓練)"
+    # 「息苦しさやじんましんはありません」: a list of signs, all denied
+    r"|^[^。、]{0,3}?(?:や|とか|と)[^。、]{0,10}?(?:は|も)(?:ない|なく|ありませ|なし|出てい?ない|出ていませ)"))
 # Said in jest or about someone else's story: a laugh, a news item, a film, hearsay.
 _JEST_OR_STORY = re.compile(fold_kana(
     r"笑(?=$|[、。!?！？\s]|[^\u3040-\u30ff\u4e00-\u9fff])|w{2,}|[🤣😂😆😅🥹😇💓🤧]|(?<![ぁ-ゖ])草(?=$|[、。!?\s])"
-    r"|ニュース|テレビで|記事|ドラマ|映画|漫画|ホラー|(?:と|って)聞(?:いた|きました|いて(?!くだ|下さ|ほし|もら))"))
+    r"|ニュース|テレビで|記事|ドラマ|映画|漫画|ホラー|(?:と|って)聞(?:いた|きました|いて(?!くだ|下さ|ほし|もら))"
+    r"|でしたっけ|だっけ"))
+# Remembered, not happening: 「その時のことを思い出すと…」.
+_MEMORY = re.compile(fold_kana(r"思い出(?:す|し|すと)|思い返"))
 # An alarm that turned out to be nothing: 「…電池が切れてただけでした」「お騒がせしました」.
 _FALSE_ALARM = re.compile(fold_kana(r"だけ(?:でした|だった|やった)|勘違い|かんちがい|お騒がせ|おさわがせ"))
 # Over by now, said anywhere after the sign: 「すぐ咳き込んで、今は普通に話してます」「5分ほどで元に戻り」.
 _OVER = re.compile(fold_kana(
-    r"(?:今は|いまは|今では|もう)[^。]{0,10}?(?:普通|元気|落ち着|おちつ|いつも通り|いつもどおり|普段どおり|普段通り|なんとも|何とも"
-    r"|ケロッ|けろっ|ご飯も|遊んで|話して|しゃべって)|元に戻|もとに戻|もとにもど|回復し|戻りました|すぐ(?:に)?(?:戻|回復|おさま|治ま|収ま)"))
+    r"(?:今|いま|もう)(?!のところ)(?:は|では)?[^。]{0,10}?(?:普通|元気|落ち着|おちつ|いつも通り|いつもどおり|普段どおり|普段通り|なんとも|何とも"
+    r"|ケロッ|けろっ|ご飯も|遊んで|話して|しゃべって)|元に戻|もとに戻|もとにもど|回復し|戻りました|すぐ(?:に)?(?:戻|回復|おさま|治ま|収ま)"
+    r"|すぐ[^。]{0,6}?(?:吐き出|はきだ|出てき|でてき|治る|治った|なおる|なおった)|いつも通り|いつもどおり|普段通り|普段どおり"))
 # A lasting state, not an event: 「後遺症で言葉がうまく出ない状態がずっと続いてます」.
 _CHRONIC_HEAD = re.compile(fold_kana(r"後遺症|持病|障害で|障がいで|麻痺が残|まひが残|ずっと前から|以前から|昔から|前々から"))
 _CHRONIC_TAIL = re.compile(fold_kana(
     r"^[^。]{0,12}?(?:ずっと続|続いて(?:い|お)|もう[0-9一二三四五六七八九十数何]+年|年続|いつものこと|いつもの)"))
+_CHRONIC_AFTER = re.compile(fold_kana(r"^[^。]{0,8}?(?:ずっと前から|前からこう|いつもこう|いつものこと)"))
 # 「自殺未遂をしてから半年」: counted from the event, long ago.
 _SINCE = re.compile(fold_kana(
     rf"^[^。]{{0,4}}?(?:てから|して(?:から|以来)|から)[^。]{{0,4}}?(?:{_NUM}|半)(?:年|か月|ヶ月|カ月|週間|日)"))
@@ -362,7 +375,7 @@ _CHRONIC_STATE = re.compile(fold_kana(
     r"^[^。]{0,4}?(?:状態|まま)(?:で[^。]{0,10}?(?:帰|退院|在宅|療養|過ご|暮ら|生活)|の(?:人|方|患者|父|母|夫|妻))"))
 # Someone bedridden or in terminal care who is "barely conscious" is a care situation, not an event —
 # unless the sentence says something has just happened.
-_CHRONIC_CONTEXT = re.compile(fold_kana(r"寝たきり|植物状態|遷延性|看取|終末期|末期|ターミナル"))
+_CHRONIC_CONTEXT = re.compile(fold_kana(r"寝たきり|ねたきり|植物状態|遷延性|看取|終末期|末期|ターミナル|最期|余命"))
 _PRESENT_CUE = re.compile(fold_kana(r"今|いま|さっき|先ほど|急に|突然|いきなり|たった今"))
 _CAUSE_BEFORE_COLLAPSE = re.compile(fold_kana(r"(?:梗塞|出血|病気|疾患|がん|癌)で$"))
 
@@ -374,11 +387,12 @@ def _sentences(text: str) -> list[str]:
 def _is_live(sentence: str, start: int, end: int, signal: Finding, phrase: bool = False, after: str = "") -> bool:
     """Whether the sign at sentence[start:end] is happening now; `after` is the rest of the message."""
     head, tail = sentence[:start], sentence[end:]
-    if _JEST_OR_STORY.search(sentence) or _FALSE_ALARM.search(tail + after):
+    if _JEST_OR_STORY.search(sentence) or _MEMORY.search(sentence) or _FALSE_ALARM.search(tail + after):
         return False
     if _OVER.search(tail) or _OVER.search(after[:60]) or _SINCE.match(tail):
         return False
-    if _CHRONIC_TAIL.match(tail) or (_CHRONIC_HEAD.search(head) and not _PRESENT_CUE.search(head)):
+    if _CHRONIC_TAIL.match(tail) or _CHRONIC_AFTER.search(after[:40]) \
+            or (_CHRONIC_HEAD.search(head) and not _PRESENT_CUE.search(head)):
         return False
     if sentence[start:end].endswith("くな") and tail.startswith(("い", "かった")):
         return False  # 「息は苦しくないし」: the pattern's 「苦しくな(って)」 read a negative

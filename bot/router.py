@@ -95,7 +95,8 @@ class Router:
         matches = self.matcher.search(text)  # on every route: for the record and the eval's top list
         flags = assess(text)
         opinion = self.model.proba(text) if self.model else {}
-        leaning = opinion.get("emergency", 0.0)
+        # A joke or a news story the rules found nothing live in is not the model's to raise.
+        leaning = 0.0 if flags.jest and not flags.emergency else opinion.get("emergency", 0.0)
         if flags.emergency or leaning >= EMERGENCY or (flags.signs and leaning >= EMERGENCY_WITH_SIGN):
             return Decision("emergency", role="nurse", matches=matches)
         if leaning >= CHECK or (flags.acute and leaning >= CHECK_WITH_SIGN):
