@@ -49,7 +49,7 @@ ALTERNATIVES = 0.25
 # 5-fold cross-validation on the training corpus (README, "Routing"), never on a first-sight batch.
 EMERGENCY = 0.60
 EMERGENCY_WITH_SIGN = 0.40
-CHECK = 0.30
+CHECK = 0.25
 CHECK_WITH_SIGN = 0.20
 OVERRULE = 0.60
 
