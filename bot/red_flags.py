@@ -69,7 +69,7 @@ class Finding:
 class Assessment:
     red: tuple[str, ...]  # ids of the live findings (or sign combinations) that call for 119
     signs: frozenset[str]  # live signs, red or not
-    jest: bool = False  # said laughing, or about a news item, a film, someone else's story
+    jest: bool = False  # said laughing (笑, ｗ, 😂)
 
     @property
     def emergency(self) -> bool:
@@ -131,7 +131,7 @@ class RedFlags:
         for first, others in self.combinations:
             if first in found and not found.isdisjoint(others):
                 red.append(f"{first}+{'/'.join(sorted(others & found))}")
-        jest = any(_JEST_OR_STORY.search(sentence) for sentence in sentences)
+        jest = any(_JEST.search(sentence) for sentence in sentences)
         return Assessment(tuple(dict.fromkeys(red)), frozenset(found), jest)
 
     def prepare(self, text: str) -> str:
@@ -319,10 +319,14 @@ _HYPOTHETICAL_TAIL = re.compile(fold_kana(
     # 「息苦しさやじんましんはありません」: a list of signs, all denied
     r"|^[^。、]{0,3}?(?:や|とか|と)[^。、]{0,10}?(?:は|も)(?:ない|なく|ありませ|なし|出てい?ない|出ていませ)"))
 # Said in jest or about someone else's story: a laugh, a news item, a film, hearsay.
-_JEST_OR_STORY = re.compile(fold_kana(
-    r"笑(?=$|[、。!?！？\s]|[^\u3040-\u30ff\u4e00-\u9fff])|w{2,}|(?<=[ぁ-ゖ一-鿿ー])w(?=$|[、。!?\s])|[🤣😂😆😅🥹😇💓🤧]|(?<![ぁ-ゖ])草(?=$|[、。!?\s])"
+_JEST = re.compile(fold_kana(
+    r"笑(?=$|[、。!?！？\s]|[^\u3040-\u30ff\u4e00-\u9fff])|w{2,}|(?<=[ぁ-ゖ一-鿿ー])w(?=$|[、。!?\s])|[🤣😂😆😅🥹😇💓🤧]"
+    r"|(?<![ぁ-ゖ])草(?=$|[、。!?\s])"))
+_JEST_OR_STORY = re.compile(_JEST.pattern + fold_kana(
     r"|ニュース|テレビで|記事|ドラマ|映画|漫画|ホラー|(?:と|って)聞(?:いた|きました|いて(?!くだ|下さ|ほし|もら))"
     r"|でしたっけ|だっけ"))
+# A figure of speech: 「恥ずかしくて死にたい」「暑くて倒れそう」.
+_FIGURE_HEAD = re.compile(fold_kana(r"(?:恥ずかし|はずかし|暑|あつ|寒|さむ|眠|ねむ|忙し|いそがし|面倒|めんどう|めんどくさ)(?:くて|すぎて)$"))
 # Remembered, not happening: 「その時のことを思い出すと…」.
 _MEMORY = re.compile(fold_kana(r"思い出(?:す|し|すと)|思い返"))
 # An alarm that turned out to be nothing: 「…電池が切れてただけでした」「お騒がせしました」.
@@ -387,7 +391,8 @@ def _sentences(text: str) -> list[str]:
 def _is_live(sentence: str, start: int, end: int, signal: Finding, phrase: bool = False, after: str = "") -> bool:
     """Whether the sign at sentence[start:end] is happening now; `after` is the rest of the message."""
     head, tail = sentence[:start], sentence[end:]
-    if _JEST_OR_STORY.search(sentence) or _MEMORY.search(sentence) or _FALSE_ALARM.search(tail + after):
+    if _JEST_OR_STORY.search(sentence) or _MEMORY.search(sentence) or _FALSE_ALARM.search(tail + after) \
+            or _FIGURE_HEAD.search(head):
         return False
     if _OVER.search(tail) or _OVER.search(after[:60]) or _SINCE.match(tail):
         return False

@@ -95,13 +95,16 @@ class Router:
         matches = self.matcher.search(text)  # on every route: for the record and the eval's top list
         flags = assess(text)
         opinion = self.model.proba(text) if self.model else {}
-        # A joke or a news story the rules found nothing live in is not the model's to raise.
+        # What is said laughing, with nothing live in it, is not the model's to raise.
         leaning = 0.0 if flags.jest and not flags.emergency else opinion.get("emergency", 0.0)
         if flags.emergency or leaning >= EMERGENCY or (flags.signs and leaning >= EMERGENCY_WITH_SIGN):
             return Decision("emergency", role="nurse", matches=matches)
         if leaning >= CHECK or (flags.acute and leaning >= CHECK_WITH_SIGN):
             return Decision("handoff", role="nurse", matches=matches, check=True)
         decision, sure = self._rules(text, matches)
+        if flags.jest and decision.route == "handoff" and not triage.wants_person(text):
+            # Said laughing, with nothing live in it: small talk, not a staff matter.
+            return Decision("other", matches=matches)
         return self._overrule(decision, sure, opinion, text) if opinion else decision
 
     def _rules(self, text: str, matches: list[Match]) -> tuple[Decision, bool]:
@@ -129,6 +132,8 @@ class Router:
         current = decision.role if decision.route == "handoff" else decision.route
         if (sure and opinion[label] < OVERRULE) or label == current:
             return decision
+        if decision.route == "other" and label in ("nurse", "msw", "any"):
+            return decision  # the rules call small talk only what has no care content at all
         matches = decision.matches
         if label in ("nurse", "msw", "any"):
             return Decision("handoff", role=label, matches=matches)
