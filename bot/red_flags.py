@@ -193,10 +193,10 @@ def _phrase(says: str, word: Any, gap: int, boundary: str = "") -> str:
 
 
 def _text_word(word: str) -> str | None:
-    """A word of a `says` phrase as typed; one kana alone would match inside any word, so it is left to
-    the reading."""
+    """A word of a `says` phrase as typed; one or two kana alone (「ち」「はい」) would match inside any
+    word, so they are left to the reading, which knows where words begin and end."""
     w = fold_kana(canonical(word))
-    return None if len(w) == 1 and "ぁ" <= w <= "ゖ" else re.escape(w)
+    return None if len(w) <= 2 and all("ぁ" <= ch <= "ゖ" for ch in w) else re.escape(w)
 
 
 def _reading_word(word: str) -> str:
@@ -307,7 +307,7 @@ _HYPOTHETICAL_TAIL = re.compile(fold_kana(
     r"|^[^。、¿]{0,12}?(?:あったら|あれば|出たら|でたら|起きたら|なったら|あった場合|出た場合|見られたら|みられたら|あったとき|出たとき"
     r"|見つけたら|見つけた時|見つけたとき|した時|したとき|なった時|なったとき)"
     # questions about such a moment: 「反応がないときって」「息できない時って」「〜のとき、どこまでなら」
-    r"|^[^。、¿]{0,8}?(?:とき|時)(?:って|[、,]|は|に|の)|^[^。]{0,4}?[」』\"]?って[、,]?(?:どういう|どんな|なに|何(?!度|回|日|時|分|年|か月|ヶ月))"
+    r"|^[^。、¿]{0,8}?(?:とき|時)(?:って|[、,]|は|に|の)|^[^。]{0,4}?[」』\"]?って[、,]?(?:どういう|どんな|なに|何(?!度|回|日|時|分|年|か月|ヶ月)|どう(?:やる|やって|すれば|したら))"
     r"|^[^。]{0,10}?(?:どのくらい|どの程度|どれくらい|どれぐらい|目安)|^[^。]{0,4}?(?:てから|でから)$"
     r"|^[^。]{0,8}?(?:のでは|んじゃ)(?:ないか)?と?(?:心配|不安|思|おも)"
     # worry, prevention, degree, a figure of speech: 「アナフィラキシーが怖い」「誤飲が危ない」「止まるかと思った」
@@ -333,9 +333,9 @@ _MEMORY = re.compile(fold_kana(r"思い出(?:す|し|すと)|思い返"))
 _FALSE_ALARM = re.compile(fold_kana(r"だけ(?:でした|だった|やった)|勘違い|かんちがい|お騒がせ|おさわがせ"))
 # Over by now, said anywhere after the sign: 「すぐ咳き込んで、今は普通に話してます」「5分ほどで元に戻り」.
 _OVER = re.compile(fold_kana(
-    r"(?:今|いま|もう)(?!のところ)(?:は|では)?[^。]{0,10}?(?:普通|元気|落ち着|おちつ|いつも通り|いつもどおり|普段どおり|普段通り|なんとも|何とも"
+    r"(?:今|(?<![てでし])いま|もう)(?!のところ)(?:は|では)?[^。]{0,10}?(?:普通|元気|落ち着|おちつ|いつも通り|いつもどおり|普段どおり|普段通り|なんとも|何とも"
     r"|ケロッ|けろっ|ご飯も|遊んで|話して|しゃべって)|元に戻|もとに戻|もとにもど|回復し|戻りました|すぐ(?:に)?(?:戻|回復|おさま|治ま|収ま)"
-    r"|すぐ[^。]{0,6}?(?:吐き出|はきだ|出てき|でてき|治る|治った|なおる|なおった)|いつも通り|いつもどおり|普段通り|普段どおり"))
+    r"|すぐ[^。]{0,6}?(?:吐き出|はきだ|出てき|でてき|治る|治った|なおる|なおった)|いつも通り|いつもどおり|普段通り|普段どおり|本人は元気|元気にして|ぴんぴん"))
 # A lasting state, not an event: 「後遺症で言葉がうまく出ない状態がずっと続いてます」.
 _CHRONIC_HEAD = re.compile(fold_kana(r"後遺症|持病|障害で|障がいで|麻痺が残|まひが残|ずっと前から|以前から|昔から|前々から"))
 _CHRONIC_TAIL = re.compile(fold_kana(
@@ -350,7 +350,9 @@ _HABIT_TAIL = re.compile(fold_kana(
     r"ことがあ|こともあ|ことが(?:多|よく|何度|時々|たまに|増え)|ことはあ|時期|ころが|頃が|たびに|がち|やすい|持病|既往"
     r"|口にし|口癖|くちぐせ|と言うことが|日もあ|日があ|ときもあ|時もあ|ときがあ|時があ|人が多|方が多|人も多|方も多"))
 # Habit adverbs count only right before the sign (「時々呼吸が止まっている」).
-_HABIT_HEAD = re.compile(fold_kana(r"(?:時々|ときどき|たまに|しょっちゅう|毎晩|毎年)[^。、]{0,12}$"))
+# So does a habitual 「〜すると」 (「ひげ剃りで切るとなかなか血が止まりません」) and a habit of speech (「口癖が」).
+_HABIT_HEAD = re.compile(fold_kana(
+    r"(?:時々|ときどき|たまに|しょっちゅう|毎晩|毎年|口癖|くちぐせ|口ぐせ)[^。、]{0,12}$|(?<=[るくすつむぐぶ])と(?:[、,]|なかなか|いつも|すぐ|必ず|毎回)[^。、]{0,10}$"))
 # 「…していましたが、今は元気に退院しました」: a past episode told as over.
 _PAST_THEN_NOW = re.compile(fold_kana(
     r"^[^。]{0,12}?(?:ました|ていた|でいた|った|た)(?:が|けど|けれど|けれども)[、,]?(?:今|いま)は[^。]{0,10}?"
@@ -364,7 +366,7 @@ _TIME_CUE = re.compile(fold_kana(
     r"(?P<past>去年|昨年|一昨年|先月|先々月|先週|先々週|以前(?!から)|昔(?!から)|かつて|当時|その時|その頃|あの時|若い頃"
     rf"|{_NUM}(?:年|か月|ヶ月|カ月|ヵ月|ケ月|箇月|週間|日)(?:ほど|くらい|ぐらい)?前|(?:^|[、,])(?:前に|前は|この前|この間)|おととい|一昨日"
     r"|(?:^|[^0-9])[12][0-9]{3}年|平成|昭和)"
-    r"|(?P<present>今(?!後|まで)|いま(?!まで)|さっき|先ほど|さきほど|現在|また|再び|本日|今朝|今夜|今日|けさ)"))
+    r"|(?P<present>今(?!後|まで)|(?<![てでし])いま(?!まで|す|せ)|さっき|先ほど|さきほど|現在|また|再び|本日|今朝|今夜|今日|けさ)"))
 _RESOLVED = re.compile(fold_kana(
     r"(?:今は|いまは|もう|すぐに|すぐ)[^。]{0,6}?(?:落ち着|おちつ|おさま|治ま|収ま|元気|大丈夫|普通|平気|なんとも|何とも|痛くな|戻|回復|止まっ)"
     r"|いつも通り|いつもどおり"))
@@ -380,7 +382,7 @@ _CHRONIC_STATE = re.compile(fold_kana(
 # Someone bedridden or in terminal care who is "barely conscious" is a care situation, not an event —
 # unless the sentence says something has just happened.
 _CHRONIC_CONTEXT = re.compile(fold_kana(r"寝たきり|ねたきり|植物状態|遷延性|看取|終末期|末期|ターミナル|最期|余命"))
-_PRESENT_CUE = re.compile(fold_kana(r"今|いま|さっき|先ほど|急に|突然|いきなり|たった今"))
+_PRESENT_CUE = re.compile(fold_kana(r"今|(?<![てでし])いま(?!す|せ)|さっき|先ほど|急に|突然|いきなり|たった今"))
 _CAUSE_BEFORE_COLLAPSE = re.compile(fold_kana(r"(?:梗塞|出血|病気|疾患|がん|癌)で$"))
 
 
