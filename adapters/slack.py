@@ -47,6 +47,8 @@ class SlackChannel:
 
     # -- inbound (stored Events API envelopes) ----------------------------------------------------
     def parse(self, raw: dict[str, Any]) -> Envelope | StaffMessage | None:
+        if raw.get("type") == "block_actions":
+            return _button_press(raw)
         event = raw.get("event") or {}
         if event.get("bot_id") or event.get("subtype") or not event.get("user"):
             return None  # other bots, edits, joins…: never answer them (no bot-to-bot loops)
@@ -148,6 +150,21 @@ class SlackChannel:
                 conversation.staff_thread_channel, conversation.staff_thread_ts = channel, ts
 
 
+def _button_press(raw: dict[str, Any]) -> Envelope | None:
+    """A press of a button the desk offered in a DM or a mention thread (the red-flag check): the
+    person's answer, as a postback to their conversation."""
+    action = (raw.get("actions") or [{}])[0]
+    user = (raw.get("user") or {}).get("id")
+    channel = (raw.get("channel") or {}).get("id") or (raw.get("container") or {}).get("channel_id")
+    data = action.get("value")
+    if not (user and channel and isinstance(data, str) and data.startswith("action=redflag&")):
+        return None
+    thread = (raw.get("message") or {}).get("thread_ts")
+    label = (action.get("text") or {}).get("text")
+    return Envelope(contact_id=user, reply_target=f"{channel}|{thread}" if thread else channel,
+                    inbound=Inbound("postback", postback=data, text=label))
+
+
 # -- Block Kit ------------------------------------------------------------------------------------
 
 def reply_blocks(reply: Reply) -> list[dict[str, Any]]:
@@ -162,6 +179,12 @@ def reply_blocks(reply: Reply) -> list[dict[str, Any]]:
         blocks.append({"type": "actions", "elements": [{
             "type": "button", "action_id": "resources_more", "text": {"type": "plain_text", "text": "もっと見る"},
             "value": json.dumps({"text": reply.more.text[:1500], "offset": reply.more.offset}, ensure_ascii=False)}]})
+    answers = [q for q in reply.quick_replies if q.data and q.data.startswith("action=redflag&")]
+    if answers:
+        blocks.append({"type": "actions", "elements": [
+            {"type": "button", "action_id": f"redflag_{i}", "text": {"type": "plain_text", "text": q.label[:75]},
+             "value": q.data, **({"style": "danger"} if "answer=none" not in q.data else {})}
+            for i, q in enumerate(answers[:25])]})
     picks = [q for q in reply.quick_replies if q.data and q.data.startswith("action=faq&")]
     if picks:
         blocks.append({"type": "actions", "elements": [
@@ -253,10 +276,11 @@ def build_bolt(runtime: Any, channel: SlackChannel) -> AsyncApp:
         background.add(task)
         task.add_done_callback(background.discard)
 
-    async def store(body: dict[str, Any]) -> None:
+    async def store(body: dict[str, Any], event_id: str | None = None) -> None:
         from zaitaku_desk.pipeline import store_events
 
-        event_id = body.get("event_id") or f"{body.get('event', {}).get('channel')}:{body.get('event', {}).get('ts')}"
+        event_id = event_id or body.get("event_id") or \
+            f"{body.get('event', {}).get('channel')}:{body.get('event', {}).get('ts')}"
         if await run_db(store_events, runtime.db, NAME, [(event_id, body)]):
             runtime.wake()
 
@@ -318,6 +342,13 @@ def build_bolt(runtime: Any, channel: SlackChannel) -> AsyncApp:
         await channel.client.chat_postEphemeral(channel=body.get("channel", {}).get("id", ""),
                                                 user=body.get("user", {}).get("id", ""),
                                                 text=payload["text"], blocks=payload["blocks"])
+
+    @app.action(re.compile(r"^redflag_\d+$"))
+    async def on_red_flag_answer(ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
+        # The answer to the red-flag check is a message of the conversation: stored before the 200,
+        # answered by the pipeline like any event (a press is stored once, by its action_ts).
+        await store(body, event_id=f"action:{action.get('action_ts') or body.get('trigger_id')}")
+        await ack()
 
     @app.action(re.compile(r"^faq_pick_\d+$"))
     async def on_faq_pick(ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:

@@ -23,7 +23,8 @@ class WebChannel:
             return None
         kind = raw.get("kind")
         if kind == "postback":
-            inbound = Inbound(kind="postback", postback=str(raw.get("postback") or ""))
+            inbound = Inbound(kind="postback", postback=str(raw.get("postback") or ""),
+                              text=str(raw["text"]) if raw.get("text") else None)
         elif kind == "text":
             inbound = Inbound(kind="text", text=str(raw.get("text") or ""))
         else:

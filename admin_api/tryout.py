@@ -26,6 +26,9 @@ WHO = {"contact": "あなた", "bot": "ボット", "staff": "スタッフ", "sys
 
 
 class TryMessage(BaseModel):
+    """What the person typed (`text`), or a button they pressed (`postback`, with the button's text as
+    `text`: what they appear to have said)."""
+
     text: str | None = Field(default=None, min_length=1, max_length=5000)
     postback: str | None = Field(default=None, min_length=1, max_length=300)
 
@@ -58,10 +61,10 @@ def build_tryout(runtime: Any) -> APIRouter:
         session = session_of(request)
         if session is None:
             raise HTTPException(400, "お試しページを読み込み直してください。")
-        if (body.text is None) == (body.postback is None):
-            raise HTTPException(422, [{"loc": ["body", "text"], "msg": "text か postback のどちらか一方",
+        if body.text is None and body.postback is None:
+            raise HTTPException(422, [{"loc": ["body", "text"], "msg": "text か postback が必要です",
                                        "type": "value_error"}])
-        raw = {"session": session, "kind": "text" if body.text is not None else "postback",
+        raw = {"session": session, "kind": "postback" if body.postback is not None else "text",
                "text": body.text, "postback": body.postback, "at": time.time()}
         await runtime.run_db(store_events, runtime.db, "web", [(uuid.uuid4().hex, raw)])
         runtime.wake()

@@ -29,6 +29,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bot.faq_match import FaqMatcher, read, read_entry_text
+from bot.route_model import model
 from bot.normalize import canonical
 from bot.router import Router
 from knowledge.faq import FaqItem, load_faq, load_synonyms
@@ -88,7 +89,7 @@ def measure(items: Sequence[FaqItem], synonyms: list[list[str]], messages: Seque
     matcher = FaqMatcher(items, synonyms)
     build_s = time.perf_counter() - started
     rss_mb = (_rss_bytes() - rss_before) / 2**20
-    router = Router(matcher)
+    router = Router(matcher, model())
     for text in messages[:20]:  # warm-up: tokenizer per thread, caches
         router.decide(text)
     decide = _latencies(router.decide, messages, passes)

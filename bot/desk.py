@@ -16,6 +16,7 @@ from urllib.parse import parse_qs
 from bot import replies, triage
 from bot.hours import BusinessHours, format_opening
 from bot.messages import Inbound, Outcome, ResourceCard
+from bot.red_flags import red_flags
 from bot.resource_query import ResourceQuery
 from bot.router import Decision, Router
 from knowledge.faq import FaqItem, render
@@ -62,7 +63,9 @@ class Desk:
             first = outcome.replies[0]
             notice = replies.privacy_notice(self.hub["hub_name"])
             if first.urgent:
-                outcome.replies.append(replies.Reply(notice))
+                # The urgent reply stays first; its buttons move to the last bubble, where LINE shows them.
+                outcome.replies[0] = replies.Reply(first.text, (), first.cards, urgent=True)
+                outcome.replies.append(replies.Reply(notice, first.quick_replies))
             else:
                 outcome.replies[0] = replies.Reply(f"{first.text}\n\n{notice}", first.quick_replies, first.cards)
             outcome.consent_notice = True
@@ -79,6 +82,8 @@ class Desk:
         decision = self.router.decide(text)
         if decision.route == "emergency":
             return [replies.emergency()]
+        if decision.check:
+            return [self._check()]
         if decision.route == "resource" and decision.resource:
             heading, cards = self.search(decision.resource, limit=page + 1, offset=offset)
             more = MorePage(text, offset + page) if len(cards) > page else None
@@ -128,8 +133,10 @@ class Desk:
         decision = self.router.decide(text)
         if decision.route == "emergency":
             # Always, whoever owns the conversation and whether or not the bot was addressed.
-            return Outcome([replies.emergency()], route="emergency", event="emergency", role="nurse",
-                           urgency="emergency", relay_to_staff=True)
+            return self._emergency()
+        if decision.check:
+            # Like the 119 reply: first, whoever owns the conversation. Staff hear of it with the answer.
+            return Outcome([self._check()], route="check", relay_to_staff=view.status in ("waiting", "human"))
         if inbound.in_group and not inbound.addressed:
             return Outcome(route=decision.route)
         if view.status == "human":
@@ -175,11 +182,25 @@ class Desk:
             outcome = self._handoff("any", view)
             outcome.unanswered, outcome.candidates = True, candidates
             return outcome
+        if action == "redflag":
+            if params.get("answer") == "none":
+                return self._handoff("nurse", view, first=replies.Reply(replies.red_flag_none()))
+            return self._emergency()
         if action == "satisfaction":
             return Outcome([replies.satisfaction_thanks(params.get("value") == "yes")], route="other")
         return Outcome(route="other")
 
     # -- building blocks -------------------------------------------------------------------------
+    @staticmethod
+    def _emergency() -> Outcome:
+        return Outcome([replies.emergency()], route="emergency", event="emergency", role="nurse",
+                       urgency="emergency", relay_to_staff=True)
+
+    @staticmethod
+    def _check() -> replies.Reply:
+        check = red_flags().check
+        return replies.red_flag_check(check["question"], [(o["id"], o["label"]) for o in check["options"]])
+
     def _answer(self, faq_id: str, alternatives: list[str], view: ConversationView) -> Outcome:
         item = self.faq[faq_id]
         reply = replies.faq_answer(

@@ -119,9 +119,11 @@ class RedFlags:
     def assess(self, text: str) -> Assessment:
         red: list[str] = []
         found: set[str] = set()
-        sentences = _sentences(self.prepare(text))
-        for number, sentence in enumerate(sentences):
-            reading = _Reading(sentence)
+        prepared, breaks = self._prepare(text)
+        pieces = _sentences(prepared, breaks)
+        sentences = [sentence for sentence, _ in pieces]
+        for number, (sentence, words) in enumerate(pieces):
+            reading = _Reading(sentence, words)
             after = "。".join(sentences[number + 1:])
             for finding in self.findings:
                 if _live_match(finding, sentence, reading, after):
@@ -135,12 +137,17 @@ class RedFlags:
         return Assessment(tuple(dict.fromkeys(red)), frozenset(found), jest)
 
     def prepare(self, text: str) -> str:
-        """The text findings are matched on: canonical, spaces read, spellings mended, hedges removed."""
-        t = _spaces(canonical(text))
+        """The text findings are matched on: canonical, spellings mended, hedges removed, spaces read."""
+        return self._prepare(text)[0]
+
+    def _prepare(self, text: str) -> tuple[str, list[int]]:
+        """The prepared text, and where the spaces between single words were (word breaks the reading
+        keeps: 「さっき　ちを　はいた」 is read 「さっき|ち|を|はいた」, not 「さっ|きち…」)."""
+        t = canonical(text)
         for pattern, replacement in self.spellings:
             t = pattern.sub(replacement, t)
-        t = self.hedges.sub("", t)
-        return _QUESTION_WORDS.sub("¿", t)
+        t = _QUESTION_WORDS.sub("¿", self.hedges.sub("", t))
+        return _spaces(t)
 
 
 @cache
@@ -152,9 +159,10 @@ def assess(text: str) -> Assessment:
     return red_flags().assess(text)
 
 
-def reading_of(prepared: str) -> str:
-    """The reading of a prepared text in hiragana, without word breaks."""
-    return _Reading(prepared).kana.replace(_SEP, "")
+def reading_of(text: str) -> str:
+    """The reading of a message, prepared, in hiragana, without word breaks."""
+    prepared, breaks = red_flags()._prepare(text)
+    return _Reading(prepared, breaks).kana.replace(_SEP, "")
 
 
 # ------------------------------------------------------------------------------------------------
@@ -220,21 +228,23 @@ class _Reading:
 
     __slots__ = ("ends", "kana", "starts")
 
-    def __init__(self, sentence: str) -> None:
+    def __init__(self, sentence: str, breaks: list[int] = ()) -> None:  # type: ignore[assignment]
         from bot.faq_match import tokenizer  # one SudachiPy tokenizer per thread, shared with the matcher
 
         parts: list[str] = []
         self.starts: list[int] = []
         self.ends: list[int] = []
-        for morpheme in tokenizer().tokenize(sentence):
-            surface = morpheme.surface()
-            reading = surface if surface.isascii() else fold_kana(morpheme.reading_form() or surface)
-            if reading == "きごう":  # SudachiPy reads symbols as 「キゴウ」
-                reading = surface
-            reading = reading.replace(_SEP, "") + _SEP
-            parts.append(reading)
-            self.starts += [morpheme.begin()] * len(reading)
-            self.ends += [morpheme.end()] * len(reading)
+        edges = [0, *breaks, len(sentence)]
+        for start, end in zip(edges, edges[1:], strict=False):
+            for morpheme in tokenizer().tokenize(sentence[start:end]) if end > start else ():
+                surface = morpheme.surface()
+                reading = surface if surface.isascii() else fold_kana(morpheme.reading_form() or surface)
+                if reading == "きごう":  # SudachiPy reads symbols as 「キゴウ」
+                    reading = surface
+                reading = reading.replace(_SEP, "") + _SEP
+                parts.append(reading)
+                self.starts += [start + morpheme.begin()] * len(reading)
+                self.ends += [start + morpheme.end()] * len(reading)
         self.kana = "".join(parts)
 
     def span(self, start: int, end: int) -> tuple[int, int]:
@@ -266,21 +276,27 @@ _NUM = r"[0-9一二三四五六七八九十数何]+"
 _LATIN_OR_DIGIT = re.compile(r"[0-9a-z]")
 
 
-def _spaces(text: str) -> str:
+def _spaces(text: str) -> tuple[str, list[int]]:
     """Spaces between Latin letters and digits stay ("spo2 80"). Between Japanese words, a space is a
-    clause break when the pieces are phrases (average 6 characters or more), else nothing."""
+    clause break when the pieces are phrases (average 6 characters or more), else it goes, and where it
+    was is kept as a word break for the reading."""
     pieces = text.split(" ")
     if len(pieces) == 1:
-        return text
+        return text, []
     phrases = sum(len(p) for p in pieces) / len(pieces) >= 6
-    out = [pieces[0]]
+    out, breaks, length = [pieces[0]], [], len(pieces[0])
     for piece in pieces[1:]:
         if out[-1] and piece and _LATIN_OR_DIGIT.match(out[-1][-1]) and _LATIN_OR_DIGIT.match(piece[0]):
             out.append(" ")
+            length += 1
         elif phrases:
             out.append("、")
+            length += 1
+        else:
+            breaks.append(length)
         out.append(piece)
-    return "".join(out)
+        length += len(piece)
+    return "".join(out), breaks
 
 
 
@@ -386,8 +402,14 @@ _PRESENT_CUE = re.compile(fold_kana(r"今|(?<![てでし])いま(?!す|せ)|さ�
 _CAUSE_BEFORE_COLLAPSE = re.compile(fold_kana(r"(?:梗塞|出血|病気|疾患|がん|癌)で$"))
 
 
-def _sentences(text: str) -> list[str]:
-    return [s for s in _SENTENCE_END.split(text) if s]
+def _sentences(text: str, breaks: list[int] = ()) -> list[tuple[str, list[int]]]:  # type: ignore[assignment]
+    """The sentences, each with its word breaks (positions in the sentence)."""
+    out, start = [], 0
+    for end in [m.start() for m in _SENTENCE_END.finditer(text)] + [len(text)]:
+        if end > start:
+            out.append((text[start:end], [b - start for b in breaks if start < b < end]))
+        start = end + 1
+    return out
 
 
 def _is_live(sentence: str, start: int, end: int, signal: Finding, phrase: bool = False, after: str = "") -> bool:

@@ -23,6 +23,23 @@ def emergency() -> Reply:
     )
 
 
+def red_flag_check(question: str, options: Sequence[tuple[str, str]]) -> Reply:
+    """The protocol's first questions (「はじめに必ず確認する症状」), asked when a message describes
+    something acute now but no red flag is certain. `options`: (answer id, label); "none" last. The
+    119 instruction is in the question itself, so no one waits on a button."""
+    signs = "\n".join(f"・{label}" for answer, label in options if answer != "none")
+    buttons = tuple(QuickReply(_label(label), label, data=f"action=redflag&answer={answer}") for answer, label in options)
+    return Reply(f"{question}\n{signs}\n\n当てはまるものがあれば、ボタンを押す前に今すぐ119番に電話してください。",
+                 quick_replies=buttons, urgent=True)
+
+
+def red_flag_none() -> str:
+    return ("お答えありがとうございます。\n"
+            "かかりつけ医や訪問看護の24時間の連絡先があれば、まずそちらへ電話してください。"
+            "救急車を呼ぶか迷うときは #7119（救急安心センター。受付時間や対象年齢は都道府県により異なります。"
+            "子どもは #8000）へ。\n様子が変わったら、すぐに119番へ。")
+
+
 def privacy_notice(hub_name: str) -> str:
     return (
         f"【記録について】{hub_name}では、ご相談にお答えし担当者へ引き継ぐために、"

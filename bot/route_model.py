@@ -49,7 +49,7 @@ def label_of(expect: dict[str, Any]) -> str:
 def ngrams(text: str) -> Counter[str]:
     """The features of one message before weighting."""
     prepared = red_flags().prepare(text).replace(" ", "")
-    kana = reading_of(prepared)
+    kana = reading_of(text)
     grams: Counter[str] = Counter()
     for n in (1, 2, 3):
         grams.update(prepared[i:i + n] for i in range(len(prepared) - n + 1))

@@ -129,7 +129,7 @@ def test_a_missing_file_is_a_clear_error(tmp_path: Path) -> None:
 def test_route_prints_the_prediction_shape() -> None:
     result = desk_cli("route", "訪問看護ってどうやって頼むの？", "--json")
     prediction = json.loads(result.stdout)
-    assert set(prediction) == {"text", "route", "faq_id", "top", "role", "resource"}
+    assert set(prediction) == {"text", "route", "faq_id", "top", "role", "resource", "check"}
     assert prediction["route"] == "faq" and prediction["faq_id"] == "resident.visiting_nurse"
 
 
@@ -155,6 +155,17 @@ def test_chat_talks_to_the_core_in_the_terminal(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "友だち追加ありがとうございます" in result.stdout
     assert "今すぐ119番に電話してください" in result.stdout
+
+
+def test_chat_asks_the_red_flag_check_and_a_number_answers_it(tmp_path: Path) -> None:
+    result = subprocess.run([sys.executable, "-m", "zaitaku_desk.cli", "chat"], cwd=REPO,
+                            input="母がトイレで立ち上がれなくなりました\n2\n",
+                            env={**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'chat.db'}"},
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    check = result.stdout.index("念のため確認させてください")
+    assert "[2] 息が苦しい・していない" in result.stdout[check:]
+    assert "今すぐ119番に電話してください" in result.stdout[check:]
 
 
 def test_faq_files_live_with_the_code() -> None:

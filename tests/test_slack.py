@@ -179,6 +179,29 @@ def test_a_direct_message_is_answered(desk: DeskServer, slack: FakeSlackPlatform
     assert "高山村" in all_text(answer[0].args)
 
 
+def test_an_acute_direct_message_gets_the_check_as_buttons_and_a_press_brings_119(
+        desk: DeskServer, slack: FakeSlackPlatform) -> None:
+    event = {"type": "message", "channel_type": "im", "user": "U0CM00003", "text": "母がトイレで立ち上がれなくなりました",
+             "ts": f"{time.time():.6f}", "channel": "D0CM00003"}
+    post_slack(desk, event_callback(event))
+    posts = wait_until(lambda: [c for c in slack.calls_to("chat.postMessage") if c.args.get("channel") == "D0CM00003"])
+    buttons = [element for block in json.loads(json.dumps(posts[0].args["blocks"])) if block["type"] == "actions"
+               for element in block["elements"]]
+    assert [b["value"] for b in buttons][-1] == "action=redflag&answer=none"
+    assert all(b["action_id"].startswith("redflag_") for b in buttons)
+    press = block_actions_body(buttons[1]["action_id"], buttons[1]["value"], user_id="U0CM00003",
+                               channel_id="D0CM00003", message_ts=posts[0].args.get("ts", "1700000000.000200"),
+                               button_text=buttons[1]["text"]["text"])
+    assert post_slack(desk, press).status_code == 200
+    assert post_slack(desk, press).status_code == 200  # a retried press is answered once
+    answers = wait_until(lambda: [c for c in slack.calls_to("chat.postMessage")
+                                  if c.args.get("channel") == "D0CM00003" and "119番" in all_text(c.args)
+                                  and "🚑" in all_text(c.args)])
+    time.sleep(0.5)
+    assert len([c for c in slack.calls_to("chat.postMessage")
+                if c.args.get("channel") == "D0CM00003" and "🚑" in all_text(c.args)]) == len(answers) == 1
+
+
 def test_only_registered_staff_update_a_vacancy_and_it_is_audited(
         desk: DeskServer, database: Database, nurse: str) -> None:
     refused = post_slack(desk, slash_command_body("空き suzaka-ss-01 3", user_id="U0STRANGER"))

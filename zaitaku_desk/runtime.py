@@ -15,6 +15,7 @@ from adapters.web import WebChannel
 from bot.desk import Desk
 from bot.faq_match import FaqMatcher
 from bot.hours import BusinessHours
+from bot.route_model import model as route_model
 from bot.router import Router
 from db.migrate import upgrade
 from db.models import utcnow
@@ -76,7 +77,7 @@ class Runtime:
 
     def rebuild_desk(self) -> None:
         items = faq_items(self.db)
-        router = Router(FaqMatcher(items, load_synonyms()))
+        router = Router(FaqMatcher(items, load_synonyms()), route_model())
         hub = {"hub_name": self.settings.hub_name, "hub_phone": self.settings.hub_phone}
         self.desk = Desk(router, items, ResourceSearcher(self.db), self.hours, hub)
         if hasattr(self, "pipeline"):

@@ -48,6 +48,9 @@ class Report(BaseModel):
     resolution: Durations
     unanswered: int
     satisfaction: dict[str, int]  # yes / no answers to 「ご相談は役に立ちましたか」
+    # The red-flag check: asked (a message got it as its first reply), answered with a sign (→ 119) or
+    # with 「どれもない」 (→ the nurse), and asked but not answered.
+    red_flag_checks: dict[str, int]
 
 
 def percentile(values: list[float], p: float) -> float | None:
@@ -73,13 +76,16 @@ def build_report(session: Any, start: datetime, end: datetime, date_from: date, 
     ids = [c.id for c in conversations]
     routes: Counter[str] = Counter()
     satisfaction: Counter[str] = Counter()
+    checks: Counter[str] = Counter()
     messages = session.execute(select(Message.route, Message.payload, Message.direction).where(
         Message.created_at >= start, Message.created_at < end, Message.direction == "in")).all()
     for route, payload, _direction in messages:
         data = (payload or {}).get("data") if isinstance(payload, dict) else None
-        if isinstance(data, str) and data.startswith("action=satisfaction"):
-            value = dict(part.partition("=")[::2] for part in data.split("&")).get("value", "")
-            satisfaction[value or "unknown"] += 1
+        fields = dict(part.partition("=")[::2] for part in data.split("&")) if isinstance(data, str) else {}
+        if fields.get("action") == "satisfaction":
+            satisfaction[fields.get("value") or "unknown"] += 1
+        elif fields.get("action") == "redflag":
+            checks["none" if fields.get("answer") == "none" else "sign"] += 1
         elif route:
             routes[route] += 1
     handed = [c for c in conversations if c.handed_off_at is not None]
@@ -98,7 +104,9 @@ def build_report(session: Any, start: datetime, end: datetime, date_from: date, 
         by_role=dict(sorted(Counter(c.needed_role or "none" for c in handed).items())),
         handed_off=len(handed), handoff_rate=round(len(handed) / len(ids), 4) if ids else None,
         first_staff_response=_durations(first), resolution=_durations(resolution), unanswered=unanswered,
-        satisfaction={"yes": satisfaction.get("yes", 0), "no": satisfaction.get("no", 0)})
+        satisfaction={"yes": satisfaction.get("yes", 0), "no": satisfaction.get("no", 0)},
+        red_flag_checks={"asked": routes.get("check", 0), "sign": checks["sign"], "none": checks["none"],
+                         "unanswered": max(0, routes.get("check", 0) - checks["sign"] - checks["none"])})
 
 
 def report_csv(report: Report) -> str:
@@ -125,6 +133,9 @@ def report_csv(report: Report) -> str:
     writer.writerow(["未回答の質問", "件数", report.unanswered])
     writer.writerow(["満足度", "役に立った", report.satisfaction["yes"]])
     writer.writerow(["満足度", "役に立たなかった", report.satisfaction["no"]])
+    for key, label in (("asked", "確認した"), ("sign", "当てはまる（119番へ）"), ("none", "どれもない（看護師へ）"),
+                       ("unanswered", "回答なし")):
+        writer.writerow(["緊急度の確認", label, report.red_flag_checks[key]])
     return "\ufeff" + out.getvalue()
 
 

@@ -32,7 +32,7 @@
           var button = document.createElement("button");
           button.type = "button";
           button.textContent = q.label;
-          button.addEventListener("click", function () { post(q.data ? { postback: q.data } : { text: q.text }); });
+          button.addEventListener("click", function () { post(q.data ? { postback: q.data, text: q.text } : { text: q.text }); });
           quick.appendChild(button);
         });
       }).catch(function () { /* try again at the next tick */ });

@@ -40,6 +40,29 @@ def test_a_visitor_chats_with_the_bot_and_then_with_staff(desk: DeskServer, data
         assert stranger.post("/try/messages", json={"text": "こんにちは"}).status_code == 400
 
 
+def test_the_red_flag_check_on_the_page_and_in_the_report(desk: DeskServer, api: Api,
+                                                          staff: dict[str, Member]) -> None:
+    """An acute message gets the check with its buttons; a pressed button shows as what the visitor
+    said, brings the 119 reply, and the report counts the check and its answer."""
+    before = api.get("/reports", staff["coordinator"]).json()["red_flag_checks"]
+    with closing(httpx.Client(base_url=desk.url, timeout=10.0)) as client:
+        client.get("/try")
+        assert client.post("/try/messages", json={"text": "母がトイレで立ち上がれなくなりました"}).status_code == 202
+        wait_until(lambda: any(t.startswith("念のため確認させてください。") for t in _texts(client)), timeout=8)
+        buttons = client.get("/try/messages").json()["quick_replies"]
+        sign = next(b for b in buttons if b["data"] == "action=redflag&answer=color")
+        assert sign["text"] == "顔色が悪い・唇が紫"
+        assert client.post("/try/messages", json={"postback": sign["data"], "text": sign["text"]}).status_code == 202
+        wait_until(lambda: any(t.startswith("🚑 今すぐ119番") for t in _texts(client)), timeout=8)
+        mine = [m["text"] for m in client.get("/try/messages").json()["messages"] if m["mine"]]
+        assert mine == ["母がトイレで立ち上がれなくなりました", "顔色が悪い・唇が紫"]
+    after = api.get("/reports", staff["coordinator"]).json()["red_flag_checks"]
+    assert after["asked"] == before["asked"] + 1 and after["sign"] == before["sign"] + 1
+    assert after["unanswered"] == before["unanswered"]
+    csv = api.get("/reports?format=csv", staff["coordinator"]).text
+    assert "緊急度の確認,確認した," in csv
+
+
 def test_the_page_can_be_switched_off(database_url: str, database: Database, fake_line: FakeLinePlatform) -> None:
     server = DeskServer(database_url, fake_line.url, TRY_PAGE_ENABLED="false").start()
     try:
