@@ -10,7 +10,9 @@ Synthetic entries are the real ones recombined, with a fixed seed: each has a qu
 paraphrases, every one spliced from the head of one real question or paraphrase and the tail of
 another (so no text repeats and the reading cache cannot help), and three real tags; the 72 real
 entries stay in. The messages are those of ../shared/eval/dev.jsonl (the knowledge base's own
-questions when that file is absent), two passes, in order.
+questions when that file is absent), two passes, in order. `Router.decide` includes the red-flag
+rules (with the SudachiPy reading of every sentence) and the learned routing model, whose load time
+and memory are printed first.
 
 Usage: .venv/bin/python bench/routing.py [--sizes 10000 100000] [--passes 2]
 """
@@ -29,8 +31,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bot.faq_match import FaqMatcher, read, read_entry_text
-from bot.route_model import model
 from bot.normalize import canonical
+from bot.route_model import model
 from bot.router import Router
 from knowledge.faq import FaqItem, load_faq, load_synonyms
 
@@ -58,8 +60,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     for text in messages:
         read(text)
     dictionary_mb = (_rss_bytes() - rss_before) / 2**20
+    rss_before, started = _rss_bytes(), time.perf_counter()
+    model()  # the learned routing model, loaded once per process (SPEC of issue #10: < 2 s, < 100 MB)
+    model_s, model_mb = time.perf_counter() - started, (_rss_bytes() - rss_before) / 2**20
     print(f"{len(messages)} messages × {args.passes} passes; floor = canonical(text) on the same message; "
-          f"SudachiPy dictionary and warm-up {dictionary_mb:.0f} MB RSS, once per process\n")
+          f"SudachiPy dictionary and warm-up {dictionary_mb:.0f} MB RSS, once per process; "
+          f"routing model loaded in {model_s:.2f} s, {model_mb:.0f} MB RSS "
+          f"({'ok' if model_s < 2 and model_mb < 100 else 'TOO BIG'}: bars 2 s, 100 MB)\n")
     header = (f"{'entries':>8} {'build s':>8} {'RSS MB':>7} {'index MB':>8} {'p50 ms':>7} {'p99 ms':>7} "
               f"{'max ms':>7} {'floor p50 µs':>12} {'p50/floor':>9} {'p99/floor':>9} {'bar p99':>8}  verdict")
     print(header)

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Protocol
 from urllib.parse import parse_qs
 
-from bot import replies, triage
+from bot import replies
 from bot.hours import BusinessHours, format_opening
 from bot.messages import Inbound, Outcome, ResourceCard
 from bot.red_flags import red_flags
@@ -146,11 +146,7 @@ class Desk:
         if _DELETION.search(text):
             return self._handoff("any", view, route="handoff", first=replies.deletion_requested())
         if decision.route == "handoff":
-            outcome = self._handoff(decision.role or "any", view)
-            if not triage.wants_person(text) and triage.personal_situation(text) is None:
-                outcome.unanswered = True  # nothing fitted: staff may turn it into a FAQ entry
-                outcome.candidates = [(m.faq_id, m.score) for m in decision.matches[:3]]
-            return outcome
+            return self._unmatched(decision, self._handoff(decision.role or "any", view))
         if decision.route == "resource" and decision.resource:
             heading, cards = self.search(decision.resource)
             return Outcome([replies.resources(heading, cards, decision.resource.wants_vacancy)],
@@ -160,7 +156,16 @@ class Desk:
                 return self._answer(decision.faq_id, [m.faq_id for m in decision.matches[1:3]], view)
             return Outcome([self._alternatives(decision.top[:3])], route="faq", faq_id=decision.faq_id,
                            relay_to_staff=view.status == "waiting")
-        return Outcome([replies.small_talk()], route="other", relay_to_staff=view.status == "waiting")
+        return self._unmatched(decision, Outcome([replies.small_talk()], route="other",
+                                                 relay_to_staff=view.status == "waiting"))
+
+    @staticmethod
+    def _unmatched(decision: Decision, outcome: Outcome) -> Outcome:
+        """Nothing in the knowledge fitted: staff may turn the question into a FAQ entry."""
+        if decision.unmatched:
+            outcome.unanswered = True
+            outcome.candidates = [(m.faq_id, m.score) for m in decision.matches[:3]]
+        return outcome
 
     def _postback(self, data: str, view: ConversationView) -> Outcome:
         params = {k: v[0] for k, v in parse_qs(data).items()}

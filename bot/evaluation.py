@@ -127,7 +127,6 @@ def table(columns: dict[str, dict[str, float | None]]) -> str:
     width = max([16, *(len(n) + 2 for n in names)])
     lines = [f"{'metric':<32}{'target':>8}" + "".join(f"{n:>{width}}" for n in names)]
     for key, label in LABELS.items():
-        target = TARGETS[key]
         row = f"{label:<32}{_target_text(key):>8}"
         for name in names:
             value = columns[name].get(key)
@@ -161,6 +160,44 @@ def missed_targets(figures: dict[str, float | None]) -> list[str]:
 
 def predict_all(predict: Callable[[str], dict[str, Any]], cases: Iterable[Case]) -> list[dict[str, Any]]:
     return [predict(case.text) for case in cases]
+
+
+# ------------------------------------------------------------------------------------------------
+# Ablation: the learned model alone
+# ------------------------------------------------------------------------------------------------
+
+
+class ModelAlone:
+    """The learned model without the rules: an emergency at the router's EMERGENCY, the red-flag
+    check at its CHECK, else the model's most likely route (the FAQ matcher's best entry for faq, the
+    resource parser's reading for resource)."""
+
+    name = "model alone"
+
+    def __init__(self, matcher: Any, model: Any) -> None:
+        self.matcher = matcher
+        self.model = model
+
+    def predict(self, text: str) -> dict[str, Any]:
+        from bot import router
+        from bot.resource_query import parse_resource_query
+
+        opinion = self.model.proba(text)
+        top = [m.faq_id for m in self.matcher.search(text)]
+        label = max((k for k in opinion if k != "emergency"), key=opinion.__getitem__)
+        base = {"text": text, "route": label, "faq_id": None, "top": top, "role": None, "resource": None,
+                "check": False}
+        if opinion["emergency"] >= router.EMERGENCY:
+            return {**base, "route": "emergency", "role": "nurse"}
+        if opinion["emergency"] >= router.CHECK:
+            return {**base, "route": "handoff", "role": "nurse", "check": True}
+        if label in ("nurse", "msw", "any"):
+            return {**base, "route": "handoff", "role": label}
+        if label == "faq":
+            return {**base, "faq_id": top[0] if top else None}
+        if label == "resource":
+            return {**base, "resource": parse_resource_query(text).to_dict()}
+        return base
 
 
 # ------------------------------------------------------------------------------------------------

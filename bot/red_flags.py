@@ -31,6 +31,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import cache
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +39,7 @@ import yaml
 
 from bot.normalize import canonical, fold_kana
 
-__all__ = ["Assessment", "RedFlags", "assess", "reading_of", "red_flags"]
+__all__ = ["Assessment", "RedFlags", "assess", "red_flags"]
 
 RED_FLAGS_FILE = Path(__file__).resolve().parent.parent / "knowledge" / "data" / "red_flags.yaml"
 # Signs that describe the body now (not a circumstance such as 「急に」「助けて」「お風呂で」): one of these,
@@ -92,8 +93,11 @@ class RedFlags:
     hedges: re.Pattern[str]
     check: dict[str, Any]
 
+    readings: bool = True  # ablations only: False matches `says` on the text alone
+
     @classmethod
-    def load(cls, path: Path = RED_FLAGS_FILE) -> RedFlags:
+    def load(cls, path: Path = RED_FLAGS_FILE, *, readings: bool = True, spellings: bool = True) -> RedFlags:
+        """The file, compiled. `readings` and `spellings` off are for ablations only."""
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
         families = {f["id"]: f for f in data["families"]}
         findings = []
@@ -112,9 +116,9 @@ class RedFlags:
             if unknown:
                 raise ValueError(f"{path}: combination names unknown signs {sorted(unknown)}")
             combinations.append((first, frozenset(others)))
-        spellings = tuple((re.compile(fold_kana(a)), fold_kana(b)) for a, b in data["spellings"])
+        mended = tuple((re.compile(fold_kana(a)), fold_kana(b)) for a, b in data["spellings"]) if spellings else ()
         hedges = re.compile("|".join(f"(?:{fold_kana(h)})" for h in data["hedges"]))
-        return cls(families, tuple(findings), tuple(combinations), spellings, hedges, data["check"])
+        return cls(families, tuple(findings), tuple(combinations), mended, hedges, data["check"], readings)
 
     def assess(self, text: str) -> Assessment:
         red: list[str] = []
@@ -123,7 +127,7 @@ class RedFlags:
         pieces = _sentences(prepared, breaks)
         sentences = [sentence for sentence, _ in pieces]
         for number, (sentence, words) in enumerate(pieces):
-            reading = _Reading(sentence, words)
+            reading = _Reading(sentence, words) if self.readings else _NO_READING
             after = "。".join(sentences[number + 1:])
             for finding in self.findings:
                 if _live_match(finding, sentence, reading, after):
@@ -133,8 +137,14 @@ class RedFlags:
         for first, others in self.combinations:
             if first in found and not found.isdisjoint(others):
                 red.append(f"{first}+{'/'.join(sorted(others & found))}")
-        jest = any(_JEST.search(sentence) for sentence in sentences)
+        # Said laughing, with nothing acute live: what the model reads into it is not to be raised.
+        jest = any(_JEST.search(sentence) for sentence in sentences) and found.isdisjoint(ACUTE_SIGNS) and not red
         return Assessment(tuple(dict.fromkeys(red)), frozenset(found), jest)
+
+    def reading_of(self, text: str) -> str:
+        """The reading of a message, prepared, in hiragana, without word breaks."""
+        prepared, breaks = self._prepare(text)
+        return _Reading(prepared, breaks).kana.replace(_SEP, "")
 
     def prepare(self, text: str) -> str:
         """The text findings are matched on: canonical, spellings mended, hedges removed, spaces read."""
@@ -157,12 +167,6 @@ def red_flags() -> RedFlags:
 
 def assess(text: str) -> Assessment:
     return red_flags().assess(text)
-
-
-def reading_of(text: str) -> str:
-    """The reading of a message, prepared, in hiragana, without word breaks."""
-    prepared, breaks = red_flags()._prepare(text)
-    return _Reading(prepared, breaks).kana.replace(_SEP, "")
 
 
 # ------------------------------------------------------------------------------------------------
@@ -235,7 +239,7 @@ class _Reading:
         self.starts: list[int] = []
         self.ends: list[int] = []
         edges = [0, *breaks, len(sentence)]
-        for start, end in zip(edges, edges[1:], strict=False):
+        for start, end in pairwise(edges):
             for morpheme in tokenizer().tokenize(sentence[start:end]) if end > start else ():
                 surface = morpheme.surface()
                 reading = surface if surface.isascii() else fold_kana(morpheme.reading_form() or surface)
@@ -249,6 +253,9 @@ class _Reading:
 
     def span(self, start: int, end: int) -> tuple[int, int]:
         return self.starts[start], self.ends[end - 1]
+
+
+_NO_READING = _Reading("")
 
 
 def _live_match(finding: Finding, sentence: str, reading: _Reading, after: str) -> bool:
@@ -338,8 +345,8 @@ _HYPOTHETICAL_TAIL = re.compile(fold_kana(
 _JEST = re.compile(fold_kana(
     r"笑(?=$|[、。!?！？\s]|[^\u3040-\u30ff\u4e00-\u9fff])|w{2,}|(?<=[ぁ-ゖ一-鿿ー])w(?=$|[、。!?\s])|[🤣😂😆😅🥹😇💓🤧]"
     r"|(?<![ぁ-ゖ])草(?=$|[、。!?\s])"))
-_JEST_OR_STORY = re.compile(_JEST.pattern + fold_kana(
-    r"|ニュース|テレビで|記事|ドラマ|映画|漫画|ホラー|(?:と|って)聞(?:いた|きました|いて(?!くだ|下さ|ほし|もら))"
+_STORY = re.compile(fold_kana(
+    r"ニュース|テレビで|記事|ドラマ|映画|漫画|ホラー|(?:と|って)聞(?:いた|きました|きます|く|いて(?!くだ|下さ|ほし|もら))"
     r"|でしたっけ|だっけ"))
 # A figure of speech: 「恥ずかしくて死にたい」「暑くて倒れそう」.
 _FIGURE_HEAD = re.compile(fold_kana(r"(?:恥ずかし|はずかし|暑|あつ|寒|さむ|眠|ねむ|忙し|いそがし|面倒|めんどう|めんどくさ)(?:くて|すぎて)$"))
@@ -351,7 +358,8 @@ _FALSE_ALARM = re.compile(fold_kana(r"だけ(?:でした|だった|やった)|�
 _OVER = re.compile(fold_kana(
     r"(?:今|(?<![てでし])いま|もう)(?!のところ)(?:は|では)?[^。]{0,10}?(?:普通|元気|落ち着|おちつ|いつも通り|いつもどおり|普段どおり|普段通り|なんとも|何とも"
     r"|ケロッ|けろっ|ご飯も|遊んで|話して|しゃべって)|元に戻|もとに戻|もとにもど|回復し|戻りました|すぐ(?:に)?(?:戻|回復|おさま|治ま|収ま)"
-    r"|すぐ[^。]{0,6}?(?:吐き出|はきだ|出てき|でてき|治る|治った|なおる|なおった)|いつも通り|いつもどおり|普段通り|普段どおり|本人は元気|元気にして|ぴんぴん"))
+    r"|すぐ[^。]{0,6}?(?:吐き出|はきだ|出てき|でてき|治る|治った|なおる|なおった)|いつも通り|いつもどおり|普段通り|普段どおり|本人は元気|元気にして|ぴんぴん"
+    r"|何ともなかった|なんともなかった|(?:体調|様子|具合)(?:は|も)?(?:特に)?(?:変わりな|変わりありませ|かわりな)"))
 # A lasting state, not an event: 「後遺症で言葉がうまく出ない状態がずっと続いてます」.
 _CHRONIC_HEAD = re.compile(fold_kana(r"後遺症|持病|障害で|障がいで|麻痺が残|まひが残|ずっと前から|以前から|昔から|前々から"))
 _CHRONIC_TAIL = re.compile(fold_kana(
@@ -415,8 +423,8 @@ def _sentences(text: str, breaks: list[int] = ()) -> list[tuple[str, list[int]]]
 def _is_live(sentence: str, start: int, end: int, signal: Finding, phrase: bool = False, after: str = "") -> bool:
     """Whether the sign at sentence[start:end] is happening now; `after` is the rest of the message."""
     head, tail = sentence[:start], sentence[end:]
-    if _JEST_OR_STORY.search(sentence) or _MEMORY.search(sentence) or _FALSE_ALARM.search(tail + after) \
-            or _FIGURE_HEAD.search(head):
+    if _JEST.search(sentence, start) or _STORY.search(sentence) or _MEMORY.search(sentence) \
+            or _FALSE_ALARM.search(tail + after) or _FIGURE_HEAD.search(head):
         return False
     if _OVER.search(tail) or _OVER.search(after[:60]) or _SINCE.match(tail):
         return False

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from bot.red_flags import red_flags, reading_of
+from bot.red_flags import RedFlags, red_flags
 
 __all__ = ["LABELS", "MODEL_FILE", "RouteModel", "corpus_files", "label_of", "model", "read_corpus", "train"]
 
@@ -46,15 +46,18 @@ def label_of(expect: dict[str, Any]) -> str:
     return (expect.get("role") or "any") if route == "handoff" else route
 
 
-def ngrams(text: str) -> Counter[str]:
-    """The features of one message before weighting."""
-    prepared = red_flags().prepare(text).replace(" ", "")
-    kana = reading_of(text)
+def ngrams(text: str, flags: RedFlags | None = None, readings: bool = True) -> Counter[str]:
+    """The features of one message before weighting. `flags` and `readings` are for ablations: the
+    preparation of another red-flag file (e.g. without its spellings), no reading n-grams."""
+    flags = flags or red_flags()
+    prepared = flags.prepare(text).replace(" ", "")
     grams: Counter[str] = Counter()
     for n in (1, 2, 3):
         grams.update(prepared[i:i + n] for i in range(len(prepared) - n + 1))
-    for n in (2, 3):
-        grams.update("~" + kana[i:i + n] for i in range(len(kana) - n + 1))
+    if readings:
+        kana = flags.reading_of(text)
+        for n in (2, 3):
+            grams.update("~" + kana[i:i + n] for i in range(len(kana) - n + 1))
     return grams
 
 
@@ -65,9 +68,11 @@ class RouteModel:
     weights: np.ndarray  # labels × features
     bias: np.ndarray  # per label
     labels: tuple[str, ...] = LABELS
+    flags: RedFlags | None = None  # ablations only: features prepared by another red-flag file
+    readings: bool = True  # ablations only: False for a model without reading n-grams
 
     def proba(self, text: str) -> dict[str, float]:
-        columns, values = self._vector(ngrams(text))
+        columns, values = self._vector(ngrams(text, self.flags, self.readings))
         logits = self.bias + (self.weights[:, columns] @ values if len(columns) else 0.0)
         exp = np.exp(logits - logits.max())
         return dict(zip(self.labels, (exp / exp.sum()).tolist(), strict=True))
@@ -100,12 +105,13 @@ def model() -> RouteModel:
     return RouteModel.load()
 
 
-def train(texts: Sequence[str], labels: Sequence[str], c: float = C) -> RouteModel:
+def train(texts: Sequence[str], labels: Sequence[str], c: float = C, flags: RedFlags | None = None,
+          readings: bool = True) -> RouteModel:
     """Fit the model on messages and their labels (deterministic: same input, same model)."""
     from scipy.sparse import csr_matrix  # training only
     from sklearn.linear_model import LogisticRegression
 
-    grams = [ngrams(t) for t in texts]
+    grams = [ngrams(t, flags, readings) for t in texts]
     df: Counter[str] = Counter(g for doc in grams for g in doc)
     terms = sorted(g for g, n in df.items() if n >= MIN_DF)
     vocabulary = {t: i for i, t in enumerate(terms)}
@@ -125,7 +131,7 @@ def train(texts: Sequence[str], labels: Sequence[str], c: float = C) -> RouteMod
     for index, label in enumerate(fit.classes_):
         weights[label] = fit.coef_[index]
         bias[label] = fit.intercept_[index]
-    return RouteModel(vocabulary, idf, weights, bias)
+    return RouteModel(vocabulary, idf, weights, bias, flags=flags, readings=readings)
 
 
 def corpus_files() -> list[Path]:

@@ -25,7 +25,7 @@ from typing import Any
 
 from bot import triage
 from bot.faq_match import FaqMatcher, Match
-from bot.red_flags import assess
+from bot.red_flags import RedFlags, red_flags
 from bot.resource_query import ResourceQuery, looks_like_resource_search, parse_resource_query
 from bot.route_model import RouteModel
 
@@ -63,6 +63,7 @@ class Decision:
     role: str | None = None
     resource: ResourceQuery | None = None
     check: bool = False  # the first reply is the red-flag check (route "handoff", role "nurse")
+    unmatched: bool = False  # nothing in the knowledge fitted (the rules fell through to a hand-off)
 
     @property
     def top(self) -> list[str]:
@@ -87,16 +88,20 @@ class Decision:
 
 
 class Router:
-    def __init__(self, matcher: FaqMatcher, model: RouteModel | None = None) -> None:
+    def __init__(self, matcher: FaqMatcher, model: RouteModel | None = None, flags: RedFlags | None = None) -> None:
         self.matcher = matcher
-        self.model = model
+        self.model = model  # None: the rules alone (an ablation)
+        self.flags = flags or red_flags()
 
     def decide(self, text: str) -> Decision:
         matches = self.matcher.search(text)  # on every route: for the record and the eval's top list
-        flags = assess(text)
+        flags = self.flags.assess(text)
         opinion = self.model.proba(text) if self.model else {}
-        # What is said laughing, with nothing live in it, is not the model's to raise.
-        leaning = 0.0 if flags.jest and not flags.emergency else opinion.get("emergency", 0.0)
+        leaning = opinion.get("emergency", 0.0)
+        # What is said laughing, with nothing acute live in it, or what the model itself finds likelier
+        # to be chit-chat (「Good Morning!!」), is not the model's to raise.
+        if flags.jest or leaning < opinion.get("other", 0.0):
+            leaning = 0.0
         if flags.emergency or leaning >= EMERGENCY or (flags.signs and leaning >= EMERGENCY_WITH_SIGN):
             return Decision("emergency", role="nurse", matches=matches)
         if leaning >= CHECK or (flags.acute and leaning >= CHECK_WITH_SIGN):
@@ -105,7 +110,11 @@ class Router:
         if flags.jest and decision.route == "handoff" and not triage.wants_person(text):
             # Said laughing, with nothing live in it: small talk, not a staff matter.
             return Decision("other", matches=matches)
-        return self._overrule(decision, sure, opinion, text) if opinion else decision
+        if not opinion:
+            return decision
+        overruled = self._overrule(decision, sure, opinion, text)
+        overruled.unmatched = decision.unmatched and overruled.route in ("handoff", "other")
+        return overruled
 
     def _rules(self, text: str, matches: list[Match]) -> tuple[Decision, bool]:
         """The rules' decision, and whether they are sure of it (not the hand-off for want of a match,
@@ -124,7 +133,7 @@ class Router:
             return Decision("faq", faq_id=matches[0].faq_id, band="answer", matches=matches), True
         if confidence >= ALTERNATIVES:
             return Decision("faq", faq_id=matches[0].faq_id, band="alternatives", matches=matches), False
-        return Decision("handoff", role=triage.handoff_role(text), matches=matches), False
+        return Decision("handoff", role=triage.handoff_role(text), matches=matches, unmatched=True), False
 
     def _overrule(self, decision: Decision, sure: bool, opinion: dict[str, float], text: str) -> Decision:
         """The model's route where the rules disagree: when it is confident, or the rules are unsure."""

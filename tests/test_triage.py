@@ -9,7 +9,6 @@ near-misses of each kind.
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import pytest
@@ -75,15 +74,6 @@ def test_dev_small_talk_matches_route_other() -> None:
     assert all(is_small_talk(t) for t in others), [t for t in others if not is_small_talk(t)]
     taken = [c["text"] for c in cases if c["expect"]["route"] in ("handoff", "faq") and is_small_talk(c["text"])]
     assert not taken, taken
-
-
-def test_speed_under_a_third_of_a_millisecond_per_message() -> None:
-    texts = [c["text"] for c in _dev_cases()]
-    start = time.perf_counter()
-    for text in texts:
-        is_emergency(text)
-    per_message = (time.perf_counter() - start) / len(texts)
-    assert per_message < 0.3e-3 * 3  # generous for loaded CI machines; typically well under 0.1 ms
 
 
 # ------------------------------------------------------------------------------------------------

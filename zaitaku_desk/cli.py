@@ -35,8 +35,9 @@ def main(argv: list[str] | None = None) -> int:
 
     evaluate = commands.add_parser("eval", help="routing figures on an evaluation file, beside baselines")
     evaluate.add_argument("file", type=Path)
-    evaluate.add_argument("--without", choices=["model", "rules"],
-                          help="ablation: route without the learned model, or with the model alone")
+    evaluate.add_argument("--ablation", action="store_true",
+                          help="also: the rules alone, the model alone, and both without readings or without "
+                               "the dialect and typo spellings (retrains two models on corpus/; needs scikit-learn)")
     evaluate.add_argument("--predictions", type=Path, help="write one prediction per input line here")
 
     trainer = commands.add_parser("train", help="train the routing model on corpus/ (and the dev set)")
@@ -146,6 +147,9 @@ def _eval(args: argparse.Namespace) -> int:
         args.predictions.write_text("".join(json.dumps(p, ensure_ascii=False) + "\n" for p in predictions),
                                     encoding="utf-8")
     columns = {"zaitaku-desk": score(cases, predictions)}
+    if args.ablation:
+        for name, predict in _ablations(router):
+            columns[name] = score(cases, predict_all(predict, cases))
     items = load_faq()
     for baseline in (RapidfuzzBaseline(items), BigramBm25Baseline(items)):
         columns[baseline.name] = score(cases, predict_all(baseline.predict, cases))
@@ -155,6 +159,26 @@ def _eval(args: argparse.Namespace) -> int:
     print("\nbaselines route every message to the FAQ (their emergency, hand-off and resource figures follow)")
     print("zaitaku-desk: all targets met" if not missed else f"zaitaku-desk: targets missed: {', '.join(missed)}")
     return 0
+
+
+def _ablations(router: Any) -> list[tuple[str, Any]]:
+    """The desk's router with a part taken away, as (column name, predict)."""
+    from bot.evaluation import ModelAlone
+    from bot.red_flags import RedFlags
+    from bot.route_model import corpus_files, read_corpus, train
+    from bot.router import Router
+
+    texts, labels = read_corpus(corpus_files())
+    variants: list[tuple[str, Any]] = [
+        ("rules alone", Router(router.matcher, None)),
+        ("model alone", ModelAlone(router.matcher, router.model)),
+    ]
+    for name, flags, readings in (("no readings", RedFlags.load(readings=False), False),
+                                  ("no spellings", RedFlags.load(spellings=False), True)):
+        model = train(texts, labels, flags=flags, readings=readings)
+        variants.append((name, Router(router.matcher, model, flags)))
+    return [(name, v.predict if isinstance(v, ModelAlone) else (lambda t, r=v: r.decide(t).prediction(t)))
+            for name, v in variants]
 
 
 def _kb(args: argparse.Namespace) -> int:
