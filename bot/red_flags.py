@@ -70,7 +70,7 @@ class Finding:
 class Assessment:
     red: tuple[str, ...]  # ids of the live findings (or sign combinations) that call for 119
     signs: frozenset[str]  # live signs, red or not
-    jest: bool = False  # said laughing (笑, ｗ, 😂)
+    calm: bool = False  # said laughing (笑, ｗ, 😂) or told as a false alarm (お騒がせしました), nothing acute live
 
     @property
     def emergency(self) -> bool:
@@ -137,9 +137,9 @@ class RedFlags:
         for first, others in self.combinations:
             if first in found and not found.isdisjoint(others):
                 red.append(f"{first}+{'/'.join(sorted(others & found))}")
-        # Said laughing, with nothing acute live: what the model reads into it is not to be raised.
-        jest = any(_JEST.search(sentence) for sentence in sentences) and found.isdisjoint(ACUTE_SIGNS) and not red
-        return Assessment(tuple(dict.fromkeys(red)), frozenset(found), jest)
+        calm = any(_JEST.search(sentence) or _FALSE_ALARM.search(sentence) for sentence in sentences) \
+            and found.isdisjoint(ACUTE_SIGNS) and not red
+        return Assessment(tuple(dict.fromkeys(red)), frozenset(found), calm)
 
     def reading_of(self, text: str) -> str:
         """The reading of a message, prepared, in hiragana, without word breaks."""
@@ -320,7 +320,7 @@ _NEGATED = re.compile(fold_kana(
     # 「死にたいとかそういうのではない」「消えたいってほどじゃない」
     r"|^[^。]{0,3}?(?:とか|って|という)?(?:そういう|そんな)?(?:の|こと|わけ|ほど)(?:では|じゃ)(?:ない|なく|ありませ)"))
 _HYPOTHETICAL_TAIL = re.compile(fold_kana(
-    r"^[^。、¿]{0,5}?(?:たら|だら|たとき|た時|だとき|た場合|る場合|の場合|な場合|るとき|る時|ときは|ときに|時に|時は|ときの|時の"
+    r"^[^。、¿]{0,7}?(?:たら|だら|たとき|た時|だとき|た場合|る場合|の場合|な場合|るとき|る時|ときは|ときに|時に|時は|ときの|時の"
     r"|とき用|時用|際|ないよう|ないか(?:心配|不安)|ないため|たらと|ても大丈夫|ないか(?!も|な))|^時"
     r"|^[ぁ-ゖ]{0,2}?る(?:無呼吸|病気|症状|症候群|人|方|患者|子|ケース)"
     r"|^[ぁ-ゖ]{0,2}?(?:ても|でも|も)[、,]|(?:^|^[ぁ-ゖ]{1,2})(?:とか|など)(?=[?？、,]|$|の|で|が|って)"
@@ -336,6 +336,8 @@ _HYPOTHETICAL_TAIL = re.compile(fold_kana(
     # worry, prevention, degree, a figure of speech: 「アナフィラキシーが怖い」「誤飲が危ない」「止まるかと思った」
     r"|^[^。]{0,3}?(?:が|は|も)?(?:怖|こわ|心配|不安|危な|あぶな|多い|多く|増え|防|予防|対策)"
     r"|^[^。]{0,4}?か(?:と|って)?(?:思|おも)|^[ぁ-ゖ]{0,4}?(?:思い|おもい)(?:で|です|だ|がし)"
+    # a simile: 「喉に何か詰まったみたいに言葉が出ない」 (but 「息が止まったように見える」 is what is seen)
+    r"|^[ぁ-ゖ]{0,3}?(?:みたいに|みたいな|ように|ような)(?!見|み|思|おも|感|かん|気|き|な|痛|いた|苦|くる)"
     r"|^[^。]{0,5}?(?:ほど|くらい|ぐらい)の?(?:飲|の[みん]|笑|わら|疲|忙|働|恥|はず|暑|寒|眠|嬉|うれ|喜|よろこ|楽し|悔|くや|緊張|ばたばた|大変|しんど|つら|辛|きつ)"
     # 「心臓マッサージのやり方」: learning a skill, not using it
     r"|^の?(?:やり方|やりかた|仕方|しかた|方法|講習|練習|研修|訓練)"

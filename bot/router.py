@@ -51,7 +51,7 @@ EMERGENCY = 0.60
 EMERGENCY_WITH_SIGN = 0.40
 CHECK = 0.25
 CHECK_WITH_SIGN = 0.20
-OVERRULE = 0.60
+OVERRULE = 0.40
 
 
 @dataclass
@@ -98,17 +98,17 @@ class Router:
         flags = self.flags.assess(text)
         opinion = self.model.proba(text) if self.model else {}
         leaning = opinion.get("emergency", 0.0)
-        # What is said laughing, with nothing acute live in it, or what the model itself finds likelier
-        # to be chit-chat (「Good Morning!!」), is not the model's to raise.
-        if flags.jest or leaning < opinion.get("other", 0.0):
+        # What is said laughing or as a false alarm, with nothing acute live in it, or what the model
+        # itself finds likelier to be chit-chat (「Good Morning!!」), is not the model's to raise.
+        if flags.calm or leaning < opinion.get("other", 0.0):
             leaning = 0.0
         if flags.emergency or leaning >= EMERGENCY or (flags.signs and leaning >= EMERGENCY_WITH_SIGN):
             return Decision("emergency", role="nurse", matches=matches)
         if leaning >= CHECK or (flags.acute and leaning >= CHECK_WITH_SIGN):
             return Decision("handoff", role="nurse", matches=matches, check=True)
         decision, sure = self._rules(text, matches)
-        if flags.jest and decision.route == "handoff" and not triage.wants_person(text):
-            # Said laughing, with nothing live in it: small talk, not a staff matter.
+        if flags.calm and decision.route == "handoff" and not triage.wants_person(text):
+            # Said laughing or as a false alarm, nothing live in it: small talk, not a staff matter.
             return Decision("other", matches=matches)
         if not opinion:
             return decision
