@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
@@ -82,7 +82,7 @@ class Assessment:
         return not self.red and not self.signs.isdisjoint(ACUTE_SIGNS)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # compared (and cached) by identity
 class RedFlags:
     """The red-flag file, compiled."""
 
@@ -123,11 +123,10 @@ class RedFlags:
     def assess(self, text: str) -> Assessment:
         red: list[str] = []
         found: set[str] = set()
-        prepared, breaks = self._prepare(text)
-        pieces = _sentences(prepared, breaks)
+        pieces = _sentences(*self._prepare(text))
         sentences = [sentence for sentence, _ in pieces]
         for number, (sentence, words) in enumerate(pieces):
-            reading = _Reading(sentence, words) if self.readings else _NO_READING
+            reading = _reading(sentence, words) if self.readings else _NO_READING
             after = "。".join(sentences[number + 1:])
             for finding in self.findings:
                 if _live_match(finding, sentence, reading, after):
@@ -142,22 +141,37 @@ class RedFlags:
         return Assessment(tuple(dict.fromkeys(red)), frozenset(found), calm)
 
     def reading_of(self, text: str) -> str:
-        """The reading of a message, prepared, in hiragana, without word breaks."""
-        prepared, breaks = self._prepare(text)
-        return _Reading(prepared, breaks).kana.replace(_SEP, "")
+        """The reading of a message, prepared, in hiragana, without word breaks (the sentences'
+        readings, which `assess` has usually made already)."""
+        return "".join(_reading(sentence, words).kana for sentence, words in _sentences(*self._prepare(text))
+                       ).replace(_SEP, "")
 
     def prepare(self, text: str) -> str:
         """The text findings are matched on: canonical, spellings mended, hedges removed, spaces read."""
         return self._prepare(text)[0]
 
-    def _prepare(self, text: str) -> tuple[str, list[int]]:
+    def _prepare(self, text: str) -> tuple[str, tuple[int, ...]]:
         """The prepared text, and where the spaces between single words were (word breaks the reading
-        keeps: 「さっき　ちを　はいた」 is read 「さっき|ち|を|はいた」, not 「さっ|きち…」)."""
+        keeps: 「さっき　ちを　はいた」 is read 「さっき|ち|を|はいた」, not 「さっ|きち…」). The router asks
+        for it twice per message (the rules, the model's features): the last few are kept."""
+        return _prepared(self, text)
+
+    def _prepare_now(self, text: str) -> tuple[str, tuple[int, ...]]:
         t = canonical(text)
         for pattern, replacement in self.spellings:
             t = pattern.sub(replacement, t)
         t = _QUESTION_WORDS.sub("¿", self.hedges.sub("", t))
         return _spaces(t)
+
+
+@lru_cache(maxsize=64)
+def _prepared(flags: RedFlags, text: str) -> tuple[str, tuple[int, ...]]:
+    return flags._prepare_now(text)
+
+
+@lru_cache(maxsize=1024)
+def _reading(sentence: str, breaks: tuple[int, ...]) -> _Reading:
+    return _Reading(sentence, breaks)
 
 
 @cache
@@ -232,7 +246,7 @@ class _Reading:
 
     __slots__ = ("ends", "kana", "starts")
 
-    def __init__(self, sentence: str, breaks: list[int] = ()) -> None:  # type: ignore[assignment]
+    def __init__(self, sentence: str, breaks: tuple[int, ...] = ()) -> None:
         from bot.faq_match import tokenizer  # one SudachiPy tokenizer per thread, shared with the matcher
 
         parts: list[str] = []
@@ -283,13 +297,13 @@ _NUM = r"[0-9一二三四五六七八九十数何]+"
 _LATIN_OR_DIGIT = re.compile(r"[0-9a-z]")
 
 
-def _spaces(text: str) -> tuple[str, list[int]]:
+def _spaces(text: str) -> tuple[str, tuple[int, ...]]:
     """Spaces between Latin letters and digits stay ("spo2 80"). Between Japanese words, a space is a
     clause break when the pieces are phrases (average 6 characters or more), else it goes, and where it
     was is kept as a word break for the reading."""
     pieces = text.split(" ")
     if len(pieces) == 1:
-        return text, []
+        return text, ()
     phrases = sum(len(p) for p in pieces) / len(pieces) >= 6
     out, breaks, length = [pieces[0]], [], len(pieces[0])
     for piece in pieces[1:]:
@@ -303,7 +317,7 @@ def _spaces(text: str) -> tuple[str, list[int]]:
             breaks.append(length)
         out.append(piece)
         length += len(piece)
-    return "".join(out), breaks
+    return "".join(out), tuple(breaks)
 
 
 
@@ -412,12 +426,12 @@ _PRESENT_CUE = re.compile(fold_kana(r"今|(?<![てでし])いま(?!す|せ)|さ�
 _CAUSE_BEFORE_COLLAPSE = re.compile(fold_kana(r"(?:梗塞|出血|病気|疾患|がん|癌)で$"))
 
 
-def _sentences(text: str, breaks: list[int] = ()) -> list[tuple[str, list[int]]]:  # type: ignore[assignment]
+def _sentences(text: str, breaks: tuple[int, ...] = ()) -> list[tuple[str, tuple[int, ...]]]:
     """The sentences, each with its word breaks (positions in the sentence)."""
     out, start = [], 0
     for end in [m.start() for m in _SENTENCE_END.finditer(text)] + [len(text)]:
         if end > start:
-            out.append((text[start:end], [b - start for b in breaks if start < b < end]))
+            out.append((text[start:end], tuple(b - start for b in breaks if start < b < end)))
         start = end + 1
     return out
 

@@ -71,8 +71,8 @@ def is_small_talk(text: str) -> bool:
     t = _prepare(text)
     if not t or not _WORDLIKE.search(t):
         return True  # emoji, stamps, punctuation only
-    if _CARE_CONTENT.search(t) or is_emergency(text):
-        return False
+    if _CARE_CONTENT.search(t):
+        return False  # (the router asks for small talk only after the red flags found nothing)
     return bool(_SMALL_TALK.search(t) or _OUT_OF_SCOPE.search(t))
 
 
