@@ -20,7 +20,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.base import Envelope, OutboxRow, SendResult, StaffMessage
-from bot.messages import Inbound, Reply, ResourceCard
+from bot.messages import Inbound, Reply, ResourceCard, postback_fields
 from db.models import Conversation
 from zaitaku_desk import handoff
 
@@ -151,13 +151,15 @@ class SlackChannel:
 
 
 def _button_press(raw: dict[str, Any]) -> Envelope | None:
-    """A press of a button the desk offered in a DM or a mention thread (the red-flag check): the
-    person's answer, as a postback to their conversation."""
+    """A press of a button the desk offered in a DM (the red-flag check): the person's answer, as a
+    postback to their conversation. In a channel anyone could press it, so there it answers nothing
+    (the question itself says to call 119)."""
     action = (raw.get("actions") or [{}])[0]
     user = (raw.get("user") or {}).get("id")
     channel = (raw.get("channel") or {}).get("id") or (raw.get("container") or {}).get("channel_id")
     data = action.get("value")
-    if not (user and channel and isinstance(data, str) and data.startswith("action=redflag&")):
+    if not (user and channel and channel.startswith("D") and isinstance(data, str)
+            and postback_fields(data).get("action") == "redflag"):
         return None
     thread = (raw.get("message") or {}).get("thread_ts")
     label = (action.get("text") or {}).get("text")
@@ -179,11 +181,11 @@ def reply_blocks(reply: Reply) -> list[dict[str, Any]]:
         blocks.append({"type": "actions", "elements": [{
             "type": "button", "action_id": "resources_more", "text": {"type": "plain_text", "text": "もっと見る"},
             "value": json.dumps({"text": reply.more.text[:1500], "offset": reply.more.offset}, ensure_ascii=False)}]})
-    answers = [q for q in reply.quick_replies if q.data and q.data.startswith("action=redflag&")]
+    answers = [q for q in reply.quick_replies if postback_fields(q.data).get("action") == "redflag"]
     if answers:
         blocks.append({"type": "actions", "elements": [
             {"type": "button", "action_id": f"redflag_{i}", "text": {"type": "plain_text", "text": q.label[:75]},
-             "value": q.data, **({"style": "danger"} if "answer=none" not in q.data else {})}
+             "value": q.data, **({"style": "danger"} if postback_fields(q.data).get("answer") != "none" else {})}
             for i, q in enumerate(answers[:25])]})
     picks = [q for q in reply.quick_replies if q.data and q.data.startswith("action=faq&")]
     if picks:

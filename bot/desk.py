@@ -8,15 +8,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Protocol
-from urllib.parse import parse_qs
 
 from bot import replies
 from bot.hours import BusinessHours, format_opening
-from bot.messages import Inbound, Outcome, ResourceCard
-from bot.red_flags import red_flags
+from bot.messages import Inbound, Outcome, ResourceCard, postback_fields
 from bot.resource_query import ResourceQuery
 from bot.router import Decision, Router
 from knowledge.faq import FaqItem, render
@@ -83,7 +81,8 @@ class Desk:
         if decision.route == "emergency":
             return [replies.emergency()]
         if decision.check:
-            return [self._check()]
+            # A search box has no conversation to answer in: the question, with 119 first, no buttons.
+            return [replace(self._check(), quick_replies=())]
         if decision.route == "resource" and decision.resource:
             heading, cards = self.search(decision.resource, limit=page + 1, offset=offset)
             more = MorePage(text, offset + page) if len(cards) > page else None
@@ -135,8 +134,10 @@ class Desk:
             # Always, whoever owns the conversation and whether or not the bot was addressed.
             return self._emergency()
         if decision.check:
-            # Like the 119 reply: first, whoever owns the conversation. Staff hear of it with the answer.
-            return Outcome([self._check()], route="check", relay_to_staff=view.status in ("waiting", "human"))
+            # Like the 119 reply: first, whoever owns the conversation. The nurse is told at once, so an
+            # unanswered check still reaches a person; an answer with a sign makes it an emergency.
+            return Outcome([self._check()], route="check", event="handoff", role="nurse", urgency="normal",
+                           relay_to_staff=True)
         if inbound.in_group and not inbound.addressed:
             return Outcome(route=decision.route)
         if view.status == "human":
@@ -168,7 +169,7 @@ class Desk:
         return outcome
 
     def _postback(self, data: str, view: ConversationView) -> Outcome:
-        params = {k: v[0] for k, v in parse_qs(data).items()}
+        params = postback_fields(data)
         action = params.get("action")
         if action == "handoff":
             return self._handoff("any", view)
@@ -188,9 +189,13 @@ class Desk:
             outcome.unanswered, outcome.candidates = True, candidates
             return outcome
         if action == "redflag":
+            said = self._check_labels().get(params.get("answer", ""))
             if params.get("answer") == "none":
-                return self._handoff("nurse", view, first=replies.Reply(replies.red_flag_none()))
-            return self._emergency()
+                outcome = self._handoff("nurse", view, first=replies.Reply(replies.red_flag_none()), hours=True)
+            else:
+                outcome = self._emergency()
+            outcome.said = said
+            return outcome
         if action == "satisfaction":
             return Outcome([replies.satisfaction_thanks(params.get("value") == "yes")], route="other")
         return Outcome(route="other")
@@ -201,10 +206,12 @@ class Desk:
         return Outcome([replies.emergency()], route="emergency", event="emergency", role="nurse",
                        urgency="emergency", relay_to_staff=True)
 
-    @staticmethod
-    def _check() -> replies.Reply:
-        check = red_flags().check
-        return replies.red_flag_check(check["question"], [(o["id"], o["label"]) for o in check["options"]])
+    def _check(self) -> replies.Reply:
+        return replies.red_flag_check(self.router.flags.check["question"], list(self._check_labels().items()))
+
+    def _check_labels(self) -> dict[str, str]:
+        """The check's answers, id → label, in the file's order."""
+        return {option["id"]: option["label"] for option in self.router.flags.check["options"]}
 
     def _answer(self, faq_id: str, alternatives: list[str], view: ConversationView) -> Outcome:
         item = self.faq[faq_id]
@@ -218,9 +225,11 @@ class Desk:
         return replies.alternatives([(i, self.faq[i].question) for i in faq_ids if i in self.faq])
 
     def _handoff(self, role: str, view: ConversationView, route: str = "handoff",
-                 first: replies.Reply | None = None) -> Outcome:
+                 first: replies.Reply | None = None, hours: bool = False) -> Outcome:
+        """The hand-off reply; `hours` says who answers and when even if the conversation already
+        waits (after the red-flag check, which put it in the queue)."""
         lead = [first] if first else []
-        if view.status in ("waiting", "human"):
+        if view.status in ("waiting", "human") and not hours:
             return Outcome(lead + [replies.already_waiting()], route=route, event="handoff", role=role,
                            relay_to_staff=True)
         now = self.clock()

@@ -24,6 +24,11 @@ class Inbound:
     addressed: bool = True  # in a group: the bot was mentioned
 
 
+def postback_fields(data: str | None) -> dict[str, str]:
+    """The fields of a button's data (「action=redflag&answer=none」), the one grammar the bot writes."""
+    return dict(part.partition("=")[::2] for part in (data or "").split("&") if part)
+
+
 @dataclass(frozen=True)
 class QuickReply:
     """A tappable option. `text` is what the person appears to send; `data` marks a postback."""
@@ -70,4 +75,5 @@ class Outcome:
     consent_notice: bool = False  # the privacy notice went out with these replies
     relay_to_staff: bool = False  # a person owns or awaits this conversation: show it to them
     unanswered: bool = False  # nothing in the knowledge fit, or the answer did not help: worth a new FAQ entry
+    said: str | None = None  # what a pressed button says, for the transcript (LINE sends only its data)
     candidates: list[tuple[str, float]] = field(default_factory=list)  # the FAQ entries the bot had, best first

@@ -105,7 +105,10 @@ class RedFlags:
             if entry["family"] not in families:
                 raise ValueError(f"{path}: finding {entry['id']} names an unknown family {entry['family']}")
             findings.append(_finding(entry, entry["family"]))
-        findings += [_finding(entry, None) for entry in data["signs"]]
+        for entry in data["signs"]:
+            if "family" in entry:
+                raise ValueError(f"{path}: sign {entry['id']} names a family: red findings go under `findings`")
+            findings.append(_finding(entry, None))
         ids = [f.id for f in findings]
         if len(set(ids)) != len(ids):
             raise ValueError(f"{path}: finding ids must be unique")
@@ -238,6 +241,7 @@ def _reading_word(word: str) -> str:
 # ------------------------------------------------------------------------------------------------
 
 _SEP = "/"  # between the words of a reading
+_CHUNK = 10_000  # characters; at most 4 bytes each in UTF-8
 
 
 class _Reading:
@@ -252,7 +256,8 @@ class _Reading:
         parts: list[str] = []
         self.starts: list[int] = []
         self.ends: list[int] = []
-        edges = [0, *breaks, len(sentence)]
+        # SudachiPy refuses inputs over 49,149 bytes: a long sentence is read a piece at a time.
+        edges = sorted({0, *breaks, *range(_CHUNK, len(sentence), _CHUNK), len(sentence)})
         for start, end in pairwise(edges):
             for morpheme in tokenizer().tokenize(sentence[start:end]) if end > start else ():
                 surface = morpheme.surface()
@@ -352,24 +357,31 @@ _HYPOTHETICAL_TAIL = re.compile(fold_kana(
     r"|^[^。]{0,4}?か(?:と|って)?(?:思|おも)|^[ぁ-ゖ]{0,4}?(?:思い|おもい)(?:で|です|だ|がし)"
     # a simile: 「喉に何か詰まったみたいに言葉が出ない」 (but 「息が止まったように見える」 is what is seen)
     r"|^[ぁ-ゖ]{0,3}?(?:みたいに|みたいな|ように|ような)(?!見|み|思|おも|感|かん|気|き|な|痛|いた|苦|くる)"
-    r"|^[^。]{0,5}?(?:ほど|くらい|ぐらい)の?(?:飲|の[みん]|笑|わら|疲|忙|働|恥|はず|暑|寒|眠|嬉|うれ|喜|よろこ|楽し|悔|くや|緊張|ばたばた|大変|しんど|つら|辛|きつ)"
+    r"|^[^。]{0,5}?(?:ほど|くらい|ぐらい)の?(?:飲|の[みん]|笑|わら|疲|忙|働|恥|はず|暑|寒|眠|嬉|うれ|喜|よろこ|楽し|悔|くや|緊張|ばたばた|大変|しんど|つら|辛|きつ|びっくり|驚|おどろ)"
     # 「心臓マッサージのやり方」: learning a skill, not using it
     r"|^の?(?:やり方|やりかた|仕方|しかた|方法|講習|練習|研修|訓練)"
     # 「息苦しさやじんましんはありません」: a list of signs, all denied
     r"|^[^。、]{0,3}?(?:や|とか|と)[^。、]{0,10}?(?:は|も)(?:ない|なく|ありませ|なし|出てい?ない|出ていませ)"))
 # Said in jest or about someone else's story: a laugh, a news item, a film, hearsay.
 _JEST = re.compile(fold_kana(
-    r"笑(?=$|[、。!?！？\s]|[^\u3040-\u30ff\u4e00-\u9fff])|w{2,}|(?<=[ぁ-ゖ一-鿿ー])w(?=$|[、。!?\s])|[🤣😂😆😅🥹😇💓🤧]"
+    # Only laughter: an anxious emoji (😅🥹) or a link's "www" is no joke.
+    r"笑(?=$|[、。!?！？\s]|[^\u3040-\u30ff\u4e00-\u9fff])|(?<=[ぁ-ゖ一-鿿ー])w+(?=$|[、。!?\s])|[🤣😂😆]"
     r"|(?<![ぁ-ゖ])草(?=$|[、。!?\s])|ははは|あはは|わはは"))
 _STORY = re.compile(fold_kana(
     r"ニュース|テレビで|記事|ドラマ|映画|漫画|ホラー|(?:と|って)聞(?:いた|きました|きます|く|いて(?!くだ|下さ|ほし|もら))"
     r"|でしたっけ|だっけ"))
 # A figure of speech: 「恥ずかしくて死にたい」「暑くて倒れそう」.
 _FIGURE_HEAD = re.compile(fold_kana(r"(?:恥ずかし|はずかし|暑|あつ|寒|さむ|眠|ねむ|忙し|いそがし|面倒|めんどう|めんどくさ)(?:くて|すぎて)$"))
+# About a pet, with no person in the sentence: 「うちの柴犬が今朝けいれんしてた」.
+_PET = re.compile(fold_kana(r"(?:犬|いぬ|猫|ねこ|ペット|わんちゃん|ワンコ|にゃんこ|インコ|うさぎ|ハムスター|金魚)(?:ちゃん)?(?:が|は|も)"))
+_PERSON = re.compile(fold_kana(
+    r"父|母|夫|妻|主人|祖父|祖母|息子|娘|孫|子|兄|姉|弟|妹|じいちゃん|ばあちゃん|利用者|本人|私|わたし|自分|人|さん|様"))
 # Remembered, not happening: 「その時のことを思い出すと…」.
 _MEMORY = re.compile(fold_kana(r"思い出(?:す|し|すと)|思い返"))
 # An alarm that turned out to be nothing: 「…電池が切れてただけでした」「お騒がせしました」.
-_FALSE_ALARM = re.compile(fold_kana(r"だけ(?:でした|だった|やった)|勘違い|かんちがい|お騒がせ|おさわがせ"))
+# Told as over and harmless, in the past tense (「勘違いかもしれないけど」 is a hedge, not a false alarm).
+_FALSE_ALARM = re.compile(fold_kana(
+    r"だけ(?:でした|だった|やった)|(?:勘違い|かんちがい)(?:でした|だった|やった)|(?:お騒がせ|おさわがせ)(?:しました|してすみ|して申し訳)"))
 # Over by now, said anywhere after the sign: 「すぐ咳き込んで、今は普通に話してます」「5分ほどで元に戻り」.
 _OVER = re.compile(fold_kana(
     r"(?:今|(?<![てでし])いま|もう|今日は|きょうは)(?!のところ)(?:は|では)?[^。]{0,10}?(?:普通|元気|落ち着|おちつ|いつも通り|いつもどおり|普段どおり|普段通り|なんとも|何とも"
@@ -440,7 +452,8 @@ def _is_live(sentence: str, start: int, end: int, signal: Finding, phrase: bool 
     """Whether the sign at sentence[start:end] is happening now; `after` is the rest of the message."""
     head, tail = sentence[:start], sentence[end:]
     if _JEST.search(sentence, start) or _STORY.search(sentence) or _MEMORY.search(sentence) \
-            or _FALSE_ALARM.search(tail + after) or _FIGURE_HEAD.search(head):
+            or _FALSE_ALARM.search(tail + after) or _FIGURE_HEAD.search(head) \
+            or (_PET.search(sentence) and not _PERSON.search(sentence)):
         return False
     if _OVER.search(tail) or _OVER.search(after[:60]) or _SINCE.match(tail):
         return False

@@ -43,8 +43,8 @@ from bot.route_model import RouteModel
 ANSWER = 0.65
 ALTERNATIVES = 0.25
 # The model's probability of "emergency" at which it raises an emergency on its own or together with
-# any live sign the rules found, asks the red-flag check on its own or together with a live acute
-# sign; and the probability at which its route overrules a sure decision of the rules (an unsure one,
+# a live acute sign the rules found (not a circumstance such as 「急に」), asks the red-flag check on
+# its own or together with a live acute sign; and the probability at which its route overrules a sure decision of the rules (an unsure one,
 # the hand-off when nothing fitted or FAQ alternatives, it overrules at any probability). Chosen by
 # 5-fold cross-validation on the training corpus (README, "Routing"), never on a first-sight batch.
 EMERGENCY = 0.60
@@ -99,20 +99,24 @@ class Router:
         opinion = self.model.proba(text) if self.model else {}
         leaning = opinion.get("emergency", 0.0)
         # What is said laughing or as a false alarm, with nothing acute live in it, or what the model
-        # itself finds likelier to be chit-chat (「Good Morning!!」), is not the model's to raise.
-        if flags.calm or leaning < opinion.get("other", 0.0):
+        # itself finds likelier to be chit-chat with no acute sign live (「Good Morning!!」), is not the
+        # model's to raise.
+        if flags.calm or (leaning < opinion.get("other", 0.0) and not flags.acute):
             leaning = 0.0
-        if flags.emergency or leaning >= EMERGENCY or (flags.signs and leaning >= EMERGENCY_WITH_SIGN):
+        if flags.emergency or leaning >= EMERGENCY or (flags.acute and leaning >= EMERGENCY_WITH_SIGN):
             return Decision("emergency", role="nurse", matches=matches)
         if leaning >= CHECK or (flags.acute and leaning >= CHECK_WITH_SIGN):
             return Decision("handoff", role="nurse", matches=matches, check=True)
         decision, sure = self._rules(text, matches)
-        if flags.calm and decision.route == "handoff" and not triage.wants_person(text):
+        asked = triage.wants_person(text)
+        if flags.calm and decision.route == "handoff" and not asked:
             # Said laughing or as a false alarm, nothing live in it: small talk, not a staff matter.
             return Decision("other", matches=matches)
-        if not opinion:
-            return decision
+        if not opinion or asked:
+            return decision  # a person asked for is never the model's to refuse or re-assign
         overruled = self._overrule(decision, sure, opinion, text)
+        if overruled.route == "other" and decision.route == "handoff" and flags.signs:
+            return decision  # something live in the body: a person looks, not small talk
         overruled.unmatched = decision.unmatched and overruled.route in ("handoff", "other")
         return overruled
 
@@ -141,8 +145,10 @@ class Router:
         current = decision.role if decision.route == "handoff" else decision.route
         if (sure and opinion[label] < OVERRULE) or label == current:
             return decision
-        if decision.route == "other" and label in ("nurse", "msw", "any"):
+        if decision.route == "other":
             return decision  # the rules call small talk only what has no care content at all
+        if decision.band == "answer" and label == "other":
+            return decision  # a question the knowledge answers outright (staff may just have taught it)
         matches = decision.matches
         if label in ("nurse", "msw", "any"):
             return Decision("handoff", role=label, matches=matches)

@@ -71,7 +71,7 @@ def is_small_talk(text: str) -> bool:
     t = _prepare(text)
     if not t or not _WORDLIKE.search(t):
         return True  # emoji, stamps, punctuation only
-    if _CARE_CONTENT.search(t):
+    if _CARE_CONTENT.search(_PET_CARE.sub("", t)):
         return False  # (the router asks for small talk only after the red flags found nothing)
     return bool(_SMALL_TALK.search(t) or _OUT_OF_SCOPE.search(t))
 
@@ -232,7 +232,10 @@ _OUT_OF_SCOPE = _rx(
     r"|試合|相撲|オリンピック|wi-?fi|ネット回線|インターネット|ルーター|スマホ|携帯(?:電話)?の?(?:料金|プラン|契約|機種|会社)"
     r"|格安sim|sim|電気料金|ガス料金|料金プラン"
     r"|(?:ラーメン|蕎麦|そば|寿司|焼肉|パン|ケーキ|居酒)屋|暑い|寒い|いい天気|iphone|android|機種変更|ゲーム|カラオケ"
-    r"|晩ごはん|晩ご飯|夕飯|献立|レシピ|料理|マイナンバー|映画|テレビ番組|ドラマ|株価|競馬|旅行|ホテル|観光|おすすめ")
+    r"|晩ごはん|晩ご飯|夕飯|献立|レシピ|料理|マイナンバー|映画|テレビ番組|ドラマ|株価|競馬|旅行|ホテル|観光|おすすめ"
+    r"|祭り|まつり|神社|お寺|花火|紅葉|お花見|運動会|犬|猫|ペット|柴犬|わんちゃん|動物病院|獣医")
+# A pet's doctor is not the desk's business.
+_PET_CARE = _rx(r"動物病院|獣医")
 _CARE_CONTENT = _rx(
     r"介護|かいご|看護|かんご|医療|いりょう|病院|びょういん|診療|クリニック|医師|先生|薬|くすり|施設|しせつ|ケア|訪問|在宅"
     r"|症状|具合|ぐあい|体調|熱|痛|病気|怪我|けが|入院|退院|通院|保険|ショート|デイ|ヘルパー|包括|拠点|相談|費用|負担"

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from bot.faq_match import FaqMatcher
 from bot.route_model import model
 from bot.router import Router
-from db.models import Contact, Conversation
+from db.models import Contact, Conversation, Message
 from db.session import Database
 from knowledge.faq import load_faq, load_synonyms
 from tests.fakes.line_platform import FakeLinePlatform
@@ -41,7 +41,7 @@ def test_the_message_is_one_the_router_checks() -> None:
     assert decision.check and decision.route != "emergency"
 
 
-def test_an_acute_message_gets_the_check_first_with_postback_buttons(desk: DeskServer, line: FakeLinePlatform,
+def test_an_acute_message_gets_the_check_first_with_postback_buttons_and_the_nurse_is_told(desk: DeskServer, line: FakeLinePlatform,
                                                                      db: Database) -> None:
     user = new_user()
     desk.post_line(line_body("message-text", user=user, text=ACUTE))
@@ -54,7 +54,8 @@ def test_an_acute_message_gets_the_check_first_with_postback_buttons(desk: DeskS
     assert actions[0] == {"type": "postback", "label": "呼びかけに反応しない",
                           "data": "action=redflag&answer=unresponsive", "displayText": "呼びかけに反応しない"}
     assert actions[-1]["data"] == "action=redflag&answer=none"
-    assert _conversation(db, user).status == "bot"  # nobody is alerted until the answer
+    conversation = _conversation(db, user)  # the nurse is told at once: an unanswered check still reaches a person
+    assert (conversation.status, conversation.urgency, conversation.needed_role) == ("waiting", "normal", "nurse")
 
 
 @pytest.mark.parametrize("answer", ["unresponsive", "breathing", "color", "stroke", "pain_bleeding"])
@@ -68,6 +69,12 @@ def test_any_sign_brings_the_119_reply_and_alerts_the_nurse(desk: DeskServer, li
     assert delivery.messages[0]["text"].startswith("🚑 今すぐ119番に電話してください。")
     conversation = _conversation(db, user)
     assert (conversation.status, conversation.urgency, conversation.needed_role) == ("waiting", "emergency", "nurse")
+    with db.session() as session:  # staff see what was pressed, though LINE sends only the button's data
+        said = session.scalars(select(Message.text).where(Message.conversation_id == conversation.id,
+                                                          Message.kind == "postback")).one()
+    labels = {"unresponsive": "呼びかけに反応しない", "breathing": "息が苦しい・していない", "color": "顔色が悪い・唇が紫",
+              "stroke": "話せない・顔や手足が動かない", "pain_bleeding": "激しい痛み・大量の出血"}
+    assert said == labels[answer]
 
 
 def test_none_hands_to_the_nurse_with_the_24_hour_line_and_7119_first(desk: DeskServer, line: FakeLinePlatform,

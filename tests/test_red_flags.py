@@ -174,5 +174,25 @@ def test_the_router_asks_the_check_when_something_acute_is_not_certainly_red(rou
     assert not router.decide("訪問看護ってどうやって頼むの？").check
 
 
+@pytest.mark.parametrize("text", ["あ" * 40_000, "介護の書類について" * 3_000 + "。父が息をしていない", " ", "/", "\x1f", "🙏" * 50])
+def test_any_text_is_routed_without_error_and_a_sign_at_the_end_of_a_long_one_is_found(router: Router,
+                                                                                      text: str) -> None:
+    decision = router.decide(text)
+    assert decision.route == "emergency" if text.endswith("息をしていない") else decision.route != "emergency"
+
+
+@pytest.mark.parametrize("text", ["父が息をしていない🥹", "母が倒れて返事がない😅どうしよう", "母が意識がない https://www.city.example.jp",
+                                  "いま父が倒れて動かない。勘違いかもしれないけど", "Help! my father is not breathing",
+                                  "my mother collapsed and is not responding"])
+def test_emoji_links_doubts_and_english_do_not_hide_an_emergency(router: Router, text: str) -> None:
+    assert router.decide(text).route == "emergency"
+
+
+def test_a_sign_is_never_turned_into_small_talk_and_a_person_asked_for_is_kept(router: Router) -> None:
+    assert router.decide("胸が痛い").route == "handoff"
+    asked = router.decide("看護師さんに相談したい")
+    assert (asked.route, asked.role) == ("handoff", "nurse")
+
+
 def test_the_flags_load_once_per_process() -> None:
     assert red_flags() is red_flags()

@@ -140,6 +140,12 @@ def test_the_slash_command_answers_a_practice_question_with_its_source(desk: Des
     assert "出典" in text
 
 
+def test_the_slash_command_gives_the_check_without_buttons_nobody_could_answer(desk: DeskServer) -> None:
+    answer = post_slack(desk, slash_command_body("母がトイレで立ち上がれなくなりました")).json()
+    assert "念のため確認させてください" in all_text(answer) and "119番" in all_text(answer)
+    assert "redflag" not in all_text(answer)
+
+
 def test_long_result_lists_come_a_page_at_a_time(desk: DeskServer, slack: FakeSlackPlatform) -> None:
     first = post_slack(desk, slash_command_body("訪問看護ステーションを探しています")).json()
     more = [e for b in first["blocks"] if b["type"] == "actions" for e in b["elements"]

@@ -42,6 +42,9 @@ def main(argv: list[str] | None = None) -> int:
 
     trainer = commands.add_parser("train", help="train the routing model on corpus/ (and the dev set)")
     trainer.add_argument("--out", type=Path, help="where to write the model (default: the bundled one)")
+    trainer.add_argument("--cross-validate", type=int, metavar="FOLDS", default=0,
+                         help="first print the router's figures out of fold (each fold routed by a model "
+                              "trained on the others): how the router's thresholds were chosen")
 
     kb = commands.add_parser("kb", help="the knowledge base: validate, load, export, import open data")
     kb_actions = kb.add_subparsers(dest="action", required=True)
@@ -106,6 +109,8 @@ def _train(args: argparse.Namespace) -> int:
 
     files = corpus_files()
     texts, labels = read_corpus(files)
+    if args.cross_validate:
+        _cross_validate(files, args.cross_validate)
     out = args.out or MODEL_FILE
     train(texts, labels).save(out)
     print(f"trained on {len(texts)} messages from {len(files)} files → {out}")
@@ -159,6 +164,27 @@ def _eval(args: argparse.Namespace) -> int:
     print("\nbaselines route every message to the FAQ (their emergency, hand-off and resource figures follow)")
     print("zaitaku-desk: all targets met" if not missed else f"zaitaku-desk: targets missed: {', '.join(missed)}")
     return 0
+
+
+def _cross_validate(files: list[Path], folds: int) -> None:
+    import random
+
+    from bot.evaluation import read_cases, score, table
+    from bot.route_model import label_of, train
+
+    router = _offline_router()
+    cases = [case for path in files for case in read_cases(path)]
+    order = list(range(len(cases)))
+    random.Random(0).shuffle(order)
+    predictions: list[Any] = [None] * len(cases)
+    for fold in range(folds):
+        held = [i for k, i in enumerate(order) if k % folds == fold]
+        kept = [i for k, i in enumerate(order) if k % folds != fold]
+        router.model = train([cases[i].text for i in kept], [label_of(cases[i].expect) for i in kept])
+        for i in held:
+            predictions[i] = router.decide(cases[i].text).prediction(cases[i].text)
+    print(f"{len(cases)} messages of {len(files)} files, {folds} folds\n")
+    print(table({"out of fold": score(cases, predictions)}) + "\n")
 
 
 def _ablations(router: Any) -> list[tuple[str, Any]]:

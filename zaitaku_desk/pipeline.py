@@ -262,7 +262,8 @@ class Pipeline:
             incoming = None
             if inbound.kind not in ("follow", "unfollow", "join", "leave"):
                 incoming = {"conversation_id": conversation.id, "direction": "in", "sender_kind": "contact",
-                            "text": inbound.text, "kind": inbound.kind, "payload": _payload_of(inbound),
+                            "text": inbound.text or outcome.said, "kind": inbound.kind,
+                            "payload": _payload_of(inbound),
                             "route": outcome.route, "faq_id": outcome.faq_id, "created_at": now}
                 messages.append(incoming)
             messages.extend({"conversation_id": conversation.id, "direction": "out", "sender_kind": "bot",

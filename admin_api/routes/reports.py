@@ -22,6 +22,7 @@ from pydantic import BaseModel
 from sqlalchemy import func, select
 
 from admin_api.deps import ReportStaff, RuntimeDep, SessionDep
+from bot.messages import postback_fields
 from db.models import Conversation, Message, UnansweredQuestion
 
 router = APIRouter(tags=["reports"])
@@ -81,7 +82,7 @@ def build_report(session: Any, start: datetime, end: datetime, date_from: date, 
         Message.created_at >= start, Message.created_at < end, Message.direction == "in")).all()
     for route, payload, _direction in messages:
         data = (payload or {}).get("data") if isinstance(payload, dict) else None
-        fields = dict(part.partition("=")[::2] for part in data.split("&")) if isinstance(data, str) else {}
+        fields = postback_fields(data) if isinstance(data, str) else {}
         if fields.get("action") == "satisfaction":
             satisfaction[fields.get("value") or "unknown"] += 1
         elif fields.get("action") == "redflag":
