@@ -59,6 +59,7 @@ class Finding:
     says: re.Pattern[str] | None  # `says`, over the prepared text
     reading: re.Pattern[str] | None  # `says`, over the reading (hiragana)
     dead_tail: re.Pattern[str] | None
+    dead_head: re.Pattern[str] | None
     resolvable: bool
 
     @property
@@ -196,13 +197,14 @@ def _finding(entry: dict[str, Any], family: str | None) -> Finding:
     says = entry.get("says", [])
     text_parts = [_phrase(s, _text_word, _GAP_TEXT) for s in says]
     reading_parts = [_phrase(s, _reading_word, _GAP_READING, boundary=rf"(?:^|(?<={_SEP}))") for s in says]
-    tail = entry.get("not_when_followed_by")
+    tail, head = entry.get("not_when_followed_by"), entry.get("not_when_preceded_by")
     return Finding(
         id=entry["id"], family=family, label=entry["finding"],
         patterns=_alternatives(patterns),
         says=_alternatives(text_parts),
         reading=_alternatives(reading_parts),
         dead_tail=re.compile(fold_kana(tail)) if tail else None,
+        dead_head=re.compile(fold_kana(head)) if head else None,
         resolvable=entry.get("can_be_resolved", family is None),
     )
 
@@ -342,7 +344,7 @@ _HYPOTHETICAL_TAIL = re.compile(fold_kana(
     r"^[^。、¿]{0,7}?(?:たら|だら|たとき|た時|だとき|た場合|る場合|の場合|な場合|るとき|る時|ときは|ときに|時に|時は|ときの|時の"
     r"|とき用|時用|際|ないよう|ないか(?:心配|不安)|ないため|たらと|ても大丈夫|ないか(?!も|な))|^時"
     r"|^[ぁ-ゖ]{0,2}?る(?:無呼吸|病気|症状|症候群|人|方|患者|子|ケース)"
-    r"|^[ぁ-ゖ]{0,2}?(?:ても|でも|も)[、,]|(?:^|^[ぁ-ゖ]{1,2})(?:とか|など)(?=[?？、,]|$|の|で|が|って)"
+    r"|^[ぁ-ゖ]{0,2}?(?:ても|でも|も)[、,]|(?:^|^[ぁ-ゖ]{1,2})(?:とか|など)(?=[?？、,]|$|の|で|が|って)|^[ぁ-ゖ]{0,2}?とか(?!し|す)"
     r"|^[ぁ-ゖ]{0,3}?(?:ような|ように)(?:思い|気持ち|苦労|毎日|日々|努力|生活)"
     r"|^[ぁ-ゖ]{0,2}?る(?:事故|こと|の|ような事)(?:が|を|は)?(?:心配|不安|怖|こわ|防|予防|避け)"
     r"|^[^。¿]{0,24}?(?:など|とか|等)の?(?:症状|サイン|兆候|とき|時|場合)"
@@ -369,9 +371,11 @@ _JEST = re.compile(fold_kana(
     r"|(?<![ぁ-ゖ])草(?=$|[、。!?\s])|ははは|あはは|わはは"))
 _STORY = re.compile(fold_kana(
     r"ニュース|テレビで|記事|ドラマ|映画|漫画|ホラー|(?:と|って)聞(?:いた|きました|きます|く|いて(?!くだ|下さ|ほし|もら))"
-    r"|でしたっけ|だっけ"))
+    r"|でしたっけ|だっけ|(?:サイン|さいん|兆候|前兆)(?:って|は|とは)"))
 # A figure of speech: 「恥ずかしくて死にたい」「暑くて倒れそう」.
-_FIGURE_HEAD = re.compile(fold_kana(r"(?:恥ずかし|はずかし|暑|あつ|寒|さむ|眠|ねむ|忙し|いそがし|面倒|めんどう|めんどくさ)(?:くて|すぎて)$"))
+_FIGURE_HEAD = re.compile(fold_kana(
+    r"(?:恥ずかし|はずかし|暑|あつ|寒|さむ|眠|ねむ|忙し|いそがし|面倒|めんどう|めんどくさ)(?:くて|すぎて)$"
+    r"|(?:言いたいこと|いいたいこと|言葉|ことば|気持ち|きもち|思い)が$"))
 # About a pet, with no person in the sentence: 「うちの柴犬が今朝けいれんしてた」.
 _PET = re.compile(fold_kana(r"(?:犬|いぬ|猫|ねこ|ペット|わんちゃん|ワンコ|にゃんこ|インコ|うさぎ|ハムスター|金魚)(?:ちゃん)?(?:が|は|も)"))
 _PERSON = re.compile(fold_kana(
@@ -474,6 +478,8 @@ def _is_live(sentence: str, start: int, end: int, signal: Finding, phrase: bool 
     if _HABIT_TAIL.search(tail.split("、", 1)[0][:16]):
         return False
     if signal.dead_tail is not None and signal.dead_tail.search(tail):
+        return False
+    if signal.dead_head is not None and signal.dead_head.search(head):
         return False
     if _HYPOTHETICAL_HEAD.search(head) or _HABIT_HEAD.search(head):
         return False
