@@ -42,10 +42,6 @@ from bot.normalize import canonical, fold_kana
 __all__ = ["Assessment", "RedFlags", "assess", "red_flags"]
 
 RED_FLAGS_FILE = Path(__file__).resolve().parent.parent / "knowledge" / "data" / "red_flags.yaml"
-# Signs that describe the body now (not a circumstance such as 「急に」「助けて」「お風呂で」): one of these,
-# live, with no red finding, makes the router ask the red-flag check.
-ACUTE_SIGNS = frozenset({"breath", "color", "sweat", "chest", "collapse", "dark_stool", "head", "drowsy", "allergen",
-                         "aspiration", "device", "heat", "limb", "pain", "shock", "headache"})
 # The gap ` … ` allows between the parts of a `says` phrase (characters of text; kana of the reading).
 _GAP_TEXT, _GAP_READING = 10, 16
 
@@ -61,6 +57,7 @@ class Finding:
     dead_tail: re.Pattern[str] | None
     dead_head: re.Pattern[str] | None
     resolvable: bool
+    acute: bool = False  # a sign of the body now (not a circumstance such as 「急に」「お風呂で」)
 
     @property
     def red(self) -> bool:
@@ -71,16 +68,12 @@ class Finding:
 class Assessment:
     red: tuple[str, ...]  # ids of the live findings (or sign combinations) that call for 119
     signs: frozenset[str]  # live signs, red or not
+    acute: bool = False  # a sign of the body (`acute: true` in the file) is live now, nothing is certainly red
     calm: bool = False  # said laughing (笑, ｗ, 😂) or told as a false alarm (お騒がせしました), nothing acute live
 
     @property
     def emergency(self) -> bool:
         return bool(self.red)
-
-    @property
-    def acute(self) -> bool:
-        """Something in the body is going on now, though nothing is certainly red."""
-        return not self.red and not self.signs.isdisjoint(ACUTE_SIGNS)
 
 
 @dataclass(frozen=True, eq=False)  # compared (and cached) by identity
@@ -140,9 +133,10 @@ class RedFlags:
         for first, others in self.combinations:
             if first in found and not found.isdisjoint(others):
                 red.append(f"{first}+{'/'.join(sorted(others & found))}")
-        calm = any(_JEST.search(sentence) or _FALSE_ALARM.search(sentence) for sentence in sentences) \
-            and found.isdisjoint(ACUTE_SIGNS) and not red
-        return Assessment(tuple(dict.fromkeys(red)), frozenset(found), calm)
+        acute = not red and any(finding.acute and finding.id in found for finding in self.findings)
+        calm = not red and not acute and any(_JEST.search(sentence) or _FALSE_ALARM.search(sentence)
+                                             for sentence in sentences)
+        return Assessment(tuple(dict.fromkeys(red)), frozenset(found), acute, calm)
 
     def reading_of(self, text: str) -> str:
         """The reading of a message, prepared, in hiragana, without word breaks (the sentences'
@@ -206,6 +200,7 @@ def _finding(entry: dict[str, Any], family: str | None) -> Finding:
         dead_tail=re.compile(fold_kana(tail)) if tail else None,
         dead_head=re.compile(fold_kana(head)) if head else None,
         resolvable=entry.get("can_be_resolved", family is None),
+        acute=bool(entry.get("acute")),
     )
 
 
@@ -382,13 +377,13 @@ _PERSON = re.compile(fold_kana(
     r"父|母|夫|妻|主人|祖父|祖母|息子|娘|孫|子|兄|姉|弟|妹|じいちゃん|ばあちゃん|利用者|本人|私|わたし|自分|人|さん|様"))
 # Remembered, not happening: 「その時のことを思い出すと…」.
 _MEMORY = re.compile(fold_kana(r"思い出(?:す|し|すと)|思い返"))
-# An alarm that turned out to be nothing: 「…電池が切れてただけでした」「お騒がせしました」.
-# Told as over and harmless, in the past tense (「勘違いかもしれないけど」 is a hedge, not a false alarm).
+# An alarm that turned out to be nothing, told in the past tense: 「…電池が切れてただけでした」「お騒がせしました」
+# (「勘違いかもしれないけど」 is a hedge, not a false alarm).
 _FALSE_ALARM = re.compile(fold_kana(
     r"だけ(?:でした|だった|やった)|(?:勘違い|かんちがい)(?:でした|だった|やった)|(?:お騒がせ|おさわがせ)(?:しました|してすみ|して申し訳)"))
 # Over by now, said anywhere after the sign: 「すぐ咳き込んで、今は普通に話してます」「5分ほどで元に戻り」.
 _OVER = re.compile(fold_kana(
-    r"(?:今|(?<![てでし])いま|もう|今日は|きょうは)(?!のところ)(?:は|では)?[^。]{0,10}?(?:普通|元気|落ち着|おちつ|いつも通り|いつもどおり|普段どおり|普段通り|なんとも|何とも"
+    r"(?:今|(?<![てでし])いま|もう|今日は|きょうは)(?!のところ)(?:は|では)?[^。]{0,10}?(?:普通|元気|落ち着|おちつ|なんとも|何とも"
     r"|ケロッ|けろっ|ご飯も|遊んで|話して|しゃべって)|元に戻|もとに戻|もとにもど|回復し|戻りました|すぐ(?:に)?(?:戻|回復|おさま|治ま|収ま)"
     r"|すぐ[^。]{0,6}?(?:吐き出|はきだ|出てき|でてき|治る|治った|なおる|なおった|取れた|とれた)|いつも通り|いつもどおり|普段通り|普段どおり|本人は元気|元気にして|ぴんぴん"
     r"|何ともなかった|なんともなかった|(?:体調|様子|具合)(?:は|も)?(?:特に)?(?:変わりな|変わりありませ|かわりな)"))
