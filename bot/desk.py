@@ -155,8 +155,8 @@ class Desk:
         if decision.route == "faq" and decision.faq_id:
             if decision.band == "answer":
                 return self._answer(decision.faq_id, [m.faq_id for m in decision.matches[1:3]], view)
-            return Outcome([self._alternatives(decision.top[:3])], route="faq", faq_id=decision.faq_id,
-                           relay_to_staff=view.status == "waiting")
+            return self._unmatched(decision, Outcome([self._alternatives(decision.top[:3])], route="faq",
+                                                     faq_id=decision.faq_id, relay_to_staff=view.status == "waiting"))
         return self._unmatched(decision, Outcome([replies.small_talk()], route="other",
                                                  relay_to_staff=view.status == "waiting"))
 

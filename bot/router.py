@@ -63,7 +63,7 @@ class Decision:
     role: str | None = None
     resource: ResourceQuery | None = None
     check: bool = False  # the first reply is the red-flag check (route "handoff", role "nurse")
-    unmatched: bool = False  # nothing in the knowledge fitted (the rules fell through to a hand-off)
+    unmatched: bool = False  # nothing in the knowledge fitted well (worth a new FAQ entry, whatever the route)
 
     @property
     def top(self) -> list[str]:
@@ -117,7 +117,8 @@ class Router:
         overruled = self._overrule(decision, sure, opinion, text)
         if overruled.route == "other" and decision.route == "handoff" and flags.signs:
             return decision  # something live in the body: a person looks, not small talk
-        overruled.unmatched = decision.unmatched and overruled.route in ("handoff", "other")
+        overruled.unmatched = decision.unmatched and (overruled.route in ("handoff", "other")
+                                                      or overruled.band == "alternatives")
         return overruled
 
     def _rules(self, text: str, matches: list[Match]) -> tuple[Decision, bool]:
