@@ -71,6 +71,8 @@ def is_small_talk(text: str) -> bool:
     t = _prepare(text)
     if not t or not _WORDLIKE.search(t):
         return True  # emoji, stamps, punctuation only
+    if _COURTESY.search(t) and not _ASKING.search(t):
+        return True  # thanks, condolences, apologies for a mistake: small talk even about a relative
     if _CARE_CONTENT.search(_PET_CARE.sub("", t)):
         return False  # (the router asks for small talk only after the red flags found nothing)
     return bool(_SMALL_TALK.search(t) or _OUT_OF_SCOPE.search(t))
@@ -234,6 +236,10 @@ _OUT_OF_SCOPE = _rx(
     r"|(?:ラーメン|蕎麦|そば|寿司|焼肉|パン|ケーキ|居酒)屋|暑い|寒い|いい天気|iphone|android|機種変更|ゲーム|カラオケ"
     r"|晩ごはん|晩ご飯|夕飯|献立|レシピ|料理|マイナンバー|映画|テレビ番組|ドラマ|株価|競馬|旅行|ホテル|観光|おすすめ"
     r"|祭り|まつり|神社|お寺|花火|紅葉|お花見|運動会|犬|猫|ペット|柴犬|わんちゃん|動物病院|獣医")
+# Courtesies that carry no request: 「押し間違えました」「生前は大変お世話になりました」「ご自愛ください」.
+_COURTESY = _rx(r"押し間違|おしまちが|送り間違|送る相手(?:を)?間違|間違えて送|まちがえて送|無視してください|ご自愛|お世話になりました"
+                r"|恐縮です|ご挨拶に伺|無事に済みました|無事に終わりました|お礼まで")
+_ASKING = _rx(r"[?？]|ですか|ますか|でしょうか|ください(?!ませ)|下さい|たい|ほしい|教えて|どう(?:すれば|したら)|相談")
 # A pet's doctor is not the desk's business.
 _PET_CARE = _rx(r"動物病院|獣医")
 _CARE_CONTENT = _rx(
