@@ -362,7 +362,7 @@ _HYPOTHETICAL_TAIL = re.compile(fold_kana(
 # Said in jest or about someone else's story: a laugh, a news item, a film, hearsay.
 _JEST = re.compile(fold_kana(
     # Only laughter: an anxious emoji (😅🥹) or a link's "www" is no joke.
-    r"笑(?=$|[、。!?！？\s]|[^\u3040-\u30ff\u4e00-\u9fff])|(?<=[ぁ-ゖ一-鿿ー])w+(?=$|[、。!?\s])|[🤣😂😆]"
+    r"笑(?=$|[、。!?！？\s]|[^\u3040-\u30ff\u4e00-\u9fff])|(?<=[ぁ-ゖ一-鿿ー])w+(?=$|[、。!?\s])|[🤣😂😆😇]"
     r"|(?<![ぁ-ゖ])草(?=$|[、。!?\s])|ははは|あはは|わはは"))
 _STORY = re.compile(fold_kana(
     r"ニュース|テレビで|記事|ドラマ|朝ドラ|番組|映画|漫画|ホラー|(?:と|って)聞(?:いた|きました|きます|く|いて(?!くだ|下さ|ほし|もら))"
@@ -375,6 +375,8 @@ _FIGURE_HEAD = re.compile(fold_kana(
 _PET = re.compile(fold_kana(r"(?:犬|いぬ|猫|ねこ|ペット|わんちゃん|ワンコ|にゃんこ|インコ|うさぎ|ハムスター|金魚)(?:ちゃん)?(?:が|は|も)"))
 _PERSON = re.compile(fold_kana(
     r"父|母|夫|妻|主人|祖父|祖母|息子|娘|孫|子|兄|姉|弟|妹|じいちゃん|ばあちゃん|利用者|本人|私|わたし|自分|人|さん|様"))
+# Not answering because busy with something else, said after it: 「反応なし。テレビの野球に夢中で」.
+_DISTRACTED = re.compile(fold_kana(r"夢中|スマホ|すまほ|テレビ|ゲーム|新聞|聞こえてない|聞いてない|無視|寝たふり|狸寝入り"))
 # Remembered, not happening: 「その時のことを思い出すと…」.
 _MEMORY = re.compile(fold_kana(r"思い出(?:す|し|すと)|思い返"))
 # An alarm that turned out to be nothing, told in the past tense: 「…電池が切れてただけでした」「お騒がせしました」
@@ -403,7 +405,8 @@ _HABIT_TAIL = re.compile(fold_kana(
 # Habit adverbs count only right before the sign (「時々呼吸が止まっている」).
 # So does a habitual 「〜すると」 (「ひげ剃りで切るとなかなか血が止まりません」) and a habit of speech (「口癖が」).
 _HABIT_HEAD = re.compile(fold_kana(
-    r"(?:時々|ときどき|たまに|しょっちゅう|毎晩|毎年|口癖|くちぐせ|口ぐせ)[^。、]{0,12}$|(?<=[るくすつむぐぶ])と(?:[、,]|なかなか|いつも|すぐ|必ず|毎回)[^。、]{0,10}$"))
+    r"(?:時々|ときどき|たまに|しょっちゅう|毎晩|毎年|口癖|くちぐせ|口ぐせ)[^。、]{0,12}$|(?<=[るくすつむぐぶ])と(?:[、,]|なかなか|いつも|すぐ|必ず|毎回)[^。、]{0,10}$"
+    r"|(?:ている|てる|でいる|でる|とる)と[^。、]{0,12}$"))
 # 「…していましたが、今は元気に退院しました」: a past episode told as over.
 _PAST_THEN_NOW = re.compile(fold_kana(
     r"^[^。]{0,12}?(?:ました|ていた|でいた|った|た)(?:が|けど|けれど|けれども)[、,]?(?:今|いま)は[^。]{0,10}?"
@@ -480,6 +483,8 @@ def _is_live(sentence: str, start: int, end: int, signal: Finding, phrase: bool 
         return False
     cues = list(_TIME_CUE.finditer(head))
     if cues and cues[-1].group("past") and not _CLAUSE_RESTART.search(head, cues[-1].end()):
+        return False
+    if signal.family == "unresponsive" and _DISTRACTED.search(tail + "。" + after[:30]):
         return False
     if signal.family in ("unresponsive", "not_breathing") and _CHRONIC_CONTEXT.search(sentence) \
             and not _PRESENT_CUE.search(sentence):
