@@ -10,8 +10,8 @@ as data) and the learned model (`bot.route_model`, over the message corpus). Whe
 but the message describes something acute happening now (a live sign, or a model that leans towards
 an emergency), the first reply is the red-flag check (「はじめに必ず確認する症状」), never a queue.
 After the rules have routed a message that is not an emergency, the model may overrule them when it
-is confident (`OVERRULE`): the rules were written on a few hundred messages, the model learned from
-thousands written by others.
+is confident (`OVERRULE`) or they are unsure: the rules were written on a few hundred messages, the
+model learned from thousands written by others.
 
 Small talk comes before the FAQ because `triage.is_small_talk` only says yes to a message with no
 care, health, facility or family content at all (no FAQ question or paraphrase qualifies), while a
@@ -44,9 +44,11 @@ ANSWER = 0.65
 ALTERNATIVES = 0.25
 # The model's probability of "emergency" at which it raises an emergency on its own or together with
 # a live acute sign the rules found (not a circumstance such as 「急に」), asks the red-flag check on
-# its own or together with a live acute sign; and the probability at which its route overrules a sure decision of the rules (an unsure one,
-# the hand-off when nothing fitted or FAQ alternatives, it overrules at any probability). Chosen by
-# 5-fold cross-validation on the training corpus (README, "Routing"), never on a first-sight batch.
+# its own or together with a live acute sign; and the probability at which its route overrules a sure
+# decision of the rules (an unsure one, the hand-off when nothing fitted or FAQ alternatives, it
+# overrules at any probability). Chosen by 5-fold cross-validation on the training corpus
+# (`zaitaku-desk train --cross-validate 5`; README, "Routing"), each first-sight round joining the
+# corpus only after it had been scored.
 EMERGENCY = 0.60
 EMERGENCY_WITH_SIGN = 0.40
 CHECK = 0.25
@@ -107,8 +109,8 @@ class Router:
             return Decision("emergency", role="nurse", matches=matches)
         if leaning >= CHECK or (flags.acute and leaning >= CHECK_WITH_SIGN):
             return Decision("handoff", role="nurse", matches=matches, check=True)
-        decision, sure = self._rules(text, matches)
         asked = triage.wants_person(text)
+        decision, sure = self._rules(text, matches, asked)
         if flags.calm and decision.route == "handoff" and not asked:
             # Said laughing or as a false alarm, nothing live in it: small talk, not a staff matter.
             return Decision("other", matches=matches)
@@ -121,10 +123,10 @@ class Router:
                                                       or overruled.band == "alternatives")
         return overruled
 
-    def _rules(self, text: str, matches: list[Match]) -> tuple[Decision, bool]:
+    def _rules(self, text: str, matches: list[Match], asked: bool) -> tuple[Decision, bool]:
         """The rules' decision, and whether they are sure of it (not the hand-off for want of a match,
-        not FAQ alternatives)."""
-        if triage.wants_person(text):
+        not FAQ alternatives). `asked`: the message asks for a person."""
+        if asked:
             return Decision("handoff", role=triage.handoff_role(text), matches=matches), True
         if looks_like_resource_search(text):
             return Decision("resource", resource=parse_resource_query(text), matches=matches), True
