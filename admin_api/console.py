@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from admin_api.deps import KNOWLEDGE_ROLES, REPORT_ROLES, staff_session
+from admin_api.routes.queue import QUEUE_ORDER
 from bot.conversation import HELPDESK_LABELS
 from db.models import Contact, Conversation, Message, Staff, utcnow
 from zaitaku_desk import handoff
@@ -240,7 +241,7 @@ def build_console(runtime: Any) -> APIRouter:
             if urgency:
                 query = query.where(Conversation.urgency == urgency)
             rows = []
-            for conversation, contact, assignee in session.execute(query.order_by(Conversation.id).limit(500)):
+            for conversation, contact, assignee in session.execute(query.order_by(*QUEUE_ORDER).limit(500)):
                 since = conversation.handed_off_at or conversation.opened_at
                 minutes = int((now - since).total_seconds() // 60)
                 rows.append({"id": conversation.id, "status": conversation.status,

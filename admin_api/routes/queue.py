@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
-from sqlalchemy import select
+from sqlalchemy import case, select
 
 from admin_api.deps import CurrentStaff, SessionDep
 from bot.conversation import HELPDESK_LABELS
@@ -16,6 +16,12 @@ from db.models import Contact, Conversation, Staff, utcnow
 router = APIRouter(tags=["queue"])
 Status = Literal["bot", "waiting", "human", "snoozed", "resolved"]
 DEFAULT_STATUSES: list[Status] = ["waiting", "human", "snoozed"]
+
+
+# The queue's order, applied before any limit so no emergency is ever cut off: emergencies first, then
+# the longest waiting since the hand-off, then the oldest.
+QUEUE_ORDER = (case((Conversation.urgency == "emergency", 0), else_=1), Conversation.handed_off_at.is_(None),
+               Conversation.handed_off_at, Conversation.id)
 
 
 class QueueItem(BaseModel):
@@ -52,7 +58,7 @@ def list_queue(session: SessionDep, _: CurrentStaff,
         query = query.where(Conversation.assignee_id == _.id)
     now = utcnow()
     items = []
-    for conversation, contact, assignee in session.execute(query.order_by(Conversation.id).limit(limit)):
+    for conversation, contact, assignee in session.execute(query.order_by(*QUEUE_ORDER).limit(limit)):
         waiting = None
         if conversation.handed_off_at and conversation.first_staff_response_at is None \
                 and conversation.status in ("waiting", "human", "snoozed"):

@@ -4,12 +4,13 @@ return to bot and reassign."""
 from __future__ import annotations
 
 import threading
+from contextlib import closing
 
 from sqlalchemy import select
 
-from db.models import AuditLog, Conversation
+from db.models import AuditLog, Contact, Conversation, utcnow
 from db.session import Database
-from tests.admin_api.conftest import Api, Member, field_errors, handed_off
+from tests.admin_api.conftest import Api, Member, console_login, field_errors, handed_off
 from tests.fakes.line_platform import FakeLinePlatform
 from tests.support import DeskServer, wait_until
 
@@ -49,6 +50,35 @@ def test_the_queue_shows_hand_offs_with_both_status_words_and_waiting_time(
     assert normal not in {i["id"] for i in api.get("/queue", staff["msw"], params={"status": "bot"}).json()}
     assert "status" in field_errors(api.get("/queue", staff["msw"], params={"status": "open"}))
     assert "urgency" in field_errors(api.get("/queue", staff["msw"], params={"urgency": "high"}))
+
+
+def test_an_emergency_is_never_cut_off_by_the_queue_limit(desk: DeskServer, database: Database, api: Api,
+                                                          staff: dict[str, Member]) -> None:
+    """More open conversations than the page holds, the newest of them an emergency: it still comes first,
+    in the API (limit 200 by default) and in the console's queue (500)."""
+    with database.session() as session:
+        contacts = [Contact(channel="web", external_id=f"queue-limit-{n}") for n in range(520)]
+        session.add_all(contacts)
+        session.flush()
+        session.add_all(Conversation(contact_id=c.id, channel="web", status="waiting", needed_role="any",
+                                     handed_off_at=utcnow()) for c in contacts[:-1])
+        newest = Conversation(contact_id=contacts[-1].id, channel="web", status="waiting", needed_role="nurse",
+                              urgency="emergency", handed_off_at=utcnow())
+        session.add(newest)
+        session.flush()
+        emergency = newest.id
+    try:
+        for params in ({}, {"limit": 5}):
+            queue = api.get("/queue", staff["nurse"], params=params).json()
+            urgent = [item["urgency"] == "emergency" for item in queue]
+            assert emergency in {item["id"] for item in queue} and urgent == sorted(urgent, reverse=True)
+        with closing(console_login(desk, staff["nurse"])) as client:
+            assert f"/admin/conversations/{emergency}" in client.get("/admin/queue/rows").text
+    finally:  # out of the way of the module's other tests
+        with database.session() as session:
+            for conversation in session.scalars(select(Conversation).join(Contact).where(
+                    Contact.external_id.like("queue-limit-%"))):
+                conversation.status = "resolved"
 
 
 def test_two_staff_claiming_at_once_leave_one_owner(desk: DeskServer, database: Database, api: Api,
