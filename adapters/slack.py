@@ -187,11 +187,11 @@ def reply_blocks(reply: Reply) -> list[dict[str, Any]]:
             {"type": "button", "action_id": f"redflag_{i}", "text": {"type": "plain_text", "text": q.label[:75]},
              "value": q.data, **({"style": "danger"} if postback_fields(q.data).get("answer") != "none" else {})}
             for i, q in enumerate(answers[:25])]})
-    picks = [q for q in reply.quick_replies if q.data and q.data.startswith("action=faq&")]
+    picks = [q for q in reply.quick_replies if postback_fields(q.data).get("action") == "faq"]
     if picks:
         blocks.append({"type": "actions", "elements": [
             {"type": "button", "action_id": f"faq_pick_{i}", "text": {"type": "plain_text", "text": q.label[:75]},
-             "value": q.data.split("faq=", 1)[1]} for i, q in enumerate(picks[:5])]})
+             "value": postback_fields(q.data).get("faq", "")} for i, q in enumerate(picks[:5])]})
     return blocks
 
 

@@ -50,7 +50,6 @@ _GAP_TEXT, _GAP_READING = 10, 16
 class Finding:
     id: str
     family: str | None  # None for a sign (red only in combination)
-    label: str
     patterns: re.Pattern[str] | None  # `patterns`, over the prepared text
     says: re.Pattern[str] | None  # `says`, over the prepared text
     reading: re.Pattern[str] | None  # `says`, over the reading (hiragana)
@@ -80,7 +79,6 @@ class Assessment:
 class RedFlags:
     """The red-flag file, compiled."""
 
-    families: dict[str, dict[str, str]]
     findings: tuple[Finding, ...]
     combinations: tuple[tuple[str, frozenset[str]], ...]
     spellings: tuple[tuple[re.Pattern[str], str], ...]
@@ -115,7 +113,7 @@ class RedFlags:
             combinations.append((first, frozenset(others)))
         mended = tuple((re.compile(fold_kana(a)), fold_kana(b)) for a, b in data["spellings"]) if spellings else ()
         hedges = re.compile("|".join(f"(?:{fold_kana(h)})" for h in data["hedges"]))
-        return cls(families, tuple(findings), tuple(combinations), mended, hedges, data["check"], readings)
+        return cls(tuple(findings), tuple(combinations), mended, hedges, data["check"], readings)
 
     def assess(self, text: str) -> Assessment:
         red: list[str] = []
@@ -193,7 +191,7 @@ def _finding(entry: dict[str, Any], family: str | None) -> Finding:
     reading_parts = [_phrase(s, _reading_word, _GAP_READING, boundary=rf"(?:^|(?<={_SEP}))") for s in says]
     tail, head = entry.get("not_when_followed_by"), entry.get("not_when_preceded_by")
     return Finding(
-        id=entry["id"], family=family, label=entry["finding"],
+        id=entry["id"], family=family,
         patterns=_alternatives(patterns),
         says=_alternatives(text_parts),
         reading=_alternatives(reading_parts),

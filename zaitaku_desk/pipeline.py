@@ -11,7 +11,6 @@ from __future__ import annotations
 import functools
 import logging
 import os
-import re
 import threading
 import time
 import uuid
@@ -29,7 +28,7 @@ from sqlalchemy.orm import Session
 from adapters.base import Channel, Envelope, StaffMessage
 from bot.conversation import Effect, transition
 from bot.desk import ConversationView, Desk
-from bot.messages import Outcome
+from bot.messages import Outcome, postback_fields
 from db.models import Contact, Conversation, InboundEvent, Message, OutboxMessage, UnansweredQuestion, utcnow
 from db.session import Database
 
@@ -374,10 +373,11 @@ class Pipeline:
 
     def _answered_survey(self, session: Session, contact: Contact, inbound: Any) -> Conversation | None:
         """The satisfaction answer belongs to the resolved consultation it is about, not a new one."""
-        if inbound.kind != "postback" or not (inbound.postback or "").startswith("action=satisfaction"):
+        fields = postback_fields(inbound.postback) if inbound.kind == "postback" else {}
+        if fields.get("action") != "satisfaction":
             return None
-        match = re.search(r"conversation=(\d+)", inbound.postback)
-        conversation = session.get(Conversation, int(match.group(1))) if match else None
+        number = fields.get("conversation", "")
+        conversation = session.get(Conversation, int(number)) if number.isdigit() else None
         return conversation if conversation is not None and conversation.contact_id == contact.id else None
 
 
