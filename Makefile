@@ -18,9 +18,11 @@ serve: $(STAMP)
 chat: $(STAMP)
 	$(VENV)/bin/zaitaku-desk chat
 
-# The console's browser tests drive Debian's chromium (never a downloaded browser).
+# The console's browser tests drive Debian's chromium (never a downloaded browser), with a Japanese font
+# so that pages and screenshots show Japanese rather than boxes.
 chromium:
-	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+	@{ command -v chromium >/dev/null 2>&1 && fc-list :lang=ja 2>/dev/null | grep -q .; } || { apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-ipafont-gothic >/dev/null; }
 
 test: $(STAMP) chromium
 	$(VENV)/bin/python -m pytest -q

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Protocol
 
@@ -33,6 +33,19 @@ class StaffMessage:
 
 
 @dataclass(frozen=True)
+class StaffAct:
+    """A staff member pressed a conversation's button on their tool (take / resolve / return)."""
+
+    act: str  # claim | resolve | return_to_bot
+    conversation_id: int
+    staff_external_id: str
+    answer_to: str  # where the tool shows the staff member a refusal (Slack: the channel id)
+
+
+StaffInput = StaffMessage | StaffAct
+
+
+@dataclass(frozen=True)
 class SendResult:
     outcome: Literal["sent", "retry", "failed"]
     via: str | None = None  # reply | push
@@ -59,3 +72,42 @@ class Channel(Protocol):
     async def send(self, row: OutboxRow) -> SendResult: ...
 
     async def aclose(self) -> None: ...
+
+
+@dataclass
+class ConversationSummary:
+    """A conversation as staff see it beside its buttons (the staff channel renders it)."""
+
+    id: int
+    channel: str
+    status: str
+    status_label: str
+    needed_role: str | None
+    urgency: str
+    contact_name: str
+    assignee: str | None
+    opened_at: datetime
+    handed_off_at: datetime | None
+    recent: list[tuple[str, str]] = field(default_factory=list)  # (who, text), oldest first
+
+
+class StaffDirectory(Protocol):
+    """What a staff channel asks of the desk while sending (sync; called in a thread)."""
+
+    def summary(self, conversation_id: int) -> ConversationSummary: ...
+
+    def thread(self, conversation_id: int) -> tuple[str, str] | None: ...
+
+    def link_thread(self, conversation_id: int, channel: str, ts: str) -> None: ...
+
+
+class DeskIngress(Protocol):
+    """What a channel's request side may ask of the desk: store events, or answer at once."""
+
+    async def store(self, channel: str, events: list[tuple[str, dict[str, Any]]]) -> int: ...
+
+    async def ask(self, text: str, offset: int = 0) -> list[Reply]: ...
+
+    async def faq(self, faq_id: str) -> list[Reply]: ...
+
+    async def staff_command(self, staff_external_id: str, text: str) -> str: ...

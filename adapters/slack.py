@@ -12,24 +12,31 @@ import asyncio
 import json
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.base import Envelope, OutboxRow, SendResult, StaffMessage
+from adapters.base import (
+    ConversationSummary,
+    DeskIngress,
+    Envelope,
+    OutboxRow,
+    SendResult,
+    StaffAct,
+    StaffDirectory,
+    StaffMessage,
+)
 from bot.messages import Inbound, Reply, ResourceCard, postback_fields
-from db.models import Conversation
-from zaitaku_desk import handoff
 
 log = logging.getLogger(__name__)
 
 NAME = "slack"
 STAFF_TARGET = "staff:"
 MAX_SECTION = 2900
-ACTIONS = {"conv_take": handoff.claim, "conv_resolve": handoff.resolve, "conv_return": handoff.return_to_bot}
+ACTIONS = {"conv_take": "claim", "conv_resolve": "resolve", "conv_return": "return_to_bot"}  # button → staff act
 ROLE_LABELS = {"nurse": "看護師", "msw": "MSW", "any": "看護師またはMSW", None: "未判定"}
 _MENTION = re.compile(r"<@[A-Z0-9]+>\s*")
 
@@ -38,15 +45,15 @@ class SlackChannel:
     name = NAME
 
     def __init__(self, token: str, base_url: str, staff_channel: str | None, emergency_mention: str,
-                 db: Any, hub_name: str) -> None:
+                 directory: StaffDirectory, hub_name: str) -> None:
         self.client = AsyncWebClient(token=token, base_url=base_url)
         self.staff_channel = staff_channel
         self.emergency_mention = emergency_mention
-        self.db = db
+        self.directory = directory
         self.hub_name = hub_name
 
     # -- inbound (stored Events API envelopes) ----------------------------------------------------
-    def parse(self, raw: dict[str, Any]) -> Envelope | StaffMessage | None:
+    def parse(self, raw: dict[str, Any]) -> Envelope | StaffMessage | StaffAct | None:
         if raw.get("type") == "block_actions":
             return _button_press(raw)
         event = raw.get("event") or {}
@@ -84,6 +91,9 @@ class SlackChannel:
                 except SlackApiError as exc:
                     if exc.response.get("error") != "already_reacted":
                         raise
+            elif row.payload.get("kind") == "ephemeral":
+                await self.client.chat_postEphemeral(channel=row.target, user=row.payload["user"],
+                                                     text=row.payload["text"])
             else:
                 channel, _, thread = row.target.partition("|")
                 await self.client.chat_postMessage(channel=channel, thread_ts=thread or None,
@@ -100,9 +110,14 @@ class SlackChannel:
     async def _send_staff(self, conversation_id: int, payload: dict[str, Any]) -> None:
         if not self.staff_channel:
             raise SlackApiError("no staff channel", {"ok": False, "error": "staff_channel_not_set"})
-        summary = await asyncio.to_thread(handoff.with_session, self.db, handoff.summary, conversation_id)
-        thread = await asyncio.to_thread(self._thread, conversation_id)
+        summary = await asyncio.to_thread(self.directory.summary, conversation_id)
+        thread = await asyncio.to_thread(self.directory.thread, conversation_id)
         kind = payload.get("event")
+        if kind == "refresh":  # show the conversation's current state on its thread's first message
+            if thread:
+                await self.client.chat_update(channel=thread[0], ts=thread[1], text=staff_fallback(summary),
+                                              blocks=staff_blocks(summary, None))
+            return
         if thread is None:
             await self._open_thread(summary, alert=kind == "emergency")
             return  # the parent message carries the transcript, the new message included
@@ -110,6 +125,7 @@ class SlackChannel:
         line = {"emergency": f"{self.emergency_mention} 🚨 緊急の可能性: {text}",
                 "handoff": f"📩 引き継ぎ依頼（{ROLE_LABELS.get(summary.needed_role)}）: {text}",
                 "relay": f"💬 相談者: {text}",
+                "wake": f"⏰ 保留の期限になりました（担当: {summary.assignee or 'なし'}）。",
                 "reminder": (f"{self.emergency_mention} " if summary.urgency == "emergency" else "")
                 + f"⏰ まだ誰も対応していません（引き継ぎから{text}）。「対応する」を押してください。"}.get(kind, text)
         try:
@@ -120,44 +136,28 @@ class SlackChannel:
             log.warning("staff thread of conversation %s is gone; starting a new one", conversation_id)
             await self._open_thread(summary, alert=kind == "emergency", note="（前のスレッドが見つからないため新しく作りました）")
 
-    async def _open_thread(self, summary: handoff.Summary, alert: bool, note: str = "") -> None:
+    async def _open_thread(self, summary: ConversationSummary, alert: bool, note: str = "") -> None:
         blocks = staff_blocks(summary, self.emergency_mention if alert else None)
         if note:
             blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": note}]})
         response = await self.client.chat_postMessage(channel=self.staff_channel, text=staff_fallback(summary),
                                                       blocks=blocks)
-        await asyncio.to_thread(self._link_thread, summary.id, response["channel"], response["ts"])
-
-    async def refresh_parent(self, conversation_id: int) -> None:
-        """Show the conversation's current state on its thread's first message."""
-        summary = await asyncio.to_thread(handoff.with_session, self.db, handoff.summary, conversation_id)
-        thread = await asyncio.to_thread(self._thread, conversation_id)
-        if thread:
-            await self.client.chat_update(channel=thread[0], ts=thread[1], text=staff_fallback(summary),
-                                          blocks=staff_blocks(summary, None))
-
-    def _thread(self, conversation_id: int) -> tuple[str, str] | None:
-        with self.db.session() as session:
-            conversation = session.get(Conversation, conversation_id)
-            if conversation and conversation.staff_thread_channel and conversation.staff_thread_ts:
-                return conversation.staff_thread_channel, conversation.staff_thread_ts
-        return None
-
-    def _link_thread(self, conversation_id: int, channel: str, ts: str) -> None:
-        with self.db.session() as session:
-            conversation = session.get(Conversation, conversation_id)
-            if conversation is not None:
-                conversation.staff_thread_channel, conversation.staff_thread_ts = channel, ts
+        await asyncio.to_thread(self.directory.link_thread, summary.id, response["channel"], response["ts"])
 
 
-def _button_press(raw: dict[str, Any]) -> Envelope | None:
-    """A press of a button the desk offered in a DM (the red-flag check): the person's answer, as a
-    postback to their conversation. In a channel anyone could press it, so there it answers nothing
-    (the question itself says to call 119)."""
+def _button_press(raw: dict[str, Any]) -> Envelope | StaffAct | None:
+    """A press of a conversation's button in the staff channel (a staff act), or of a button the desk
+    offered in a DM (the red-flag check: the person's answer, as a postback to their conversation).
+    In a channel anyone could press the check's buttons, so there they answer nothing (the question
+    itself says to call 119)."""
     action = (raw.get("actions") or [{}])[0]
     user = (raw.get("user") or {}).get("id")
     channel = (raw.get("channel") or {}).get("id") or (raw.get("container") or {}).get("channel_id")
     data = action.get("value")
+    act = ACTIONS.get(action.get("action_id", ""))
+    if act is not None:
+        number = str(data or "")
+        return StaffAct(act, int(number), user, channel or "") if user and number.isdigit() and len(number) < 12 else None
     if not (user and channel and channel.startswith("D") and isinstance(data, str)
             and postback_fields(data).get("action") == "redflag"):
         return None
@@ -211,11 +211,11 @@ def card_block(card: ResourceCard) -> dict[str, Any]:
     return _section("\n".join(lines))
 
 
-def staff_fallback(summary: handoff.Summary) -> str:
+def staff_fallback(summary: ConversationSummary) -> str:
     return f"相談 #{summary.id}（{ROLE_LABELS.get(summary.needed_role)}）: {summary.status_label}"
 
 
-def staff_blocks(summary: handoff.Summary, alert_mention: str | None) -> list[dict[str, Any]]:
+def staff_blocks(summary: ConversationSummary, alert_mention: str | None) -> list[dict[str, Any]]:
     emergency = summary.urgency == "emergency"
     head = ("🚨 緊急の可能性（119案内済み）" if emergency else "📩 引き継ぎ") + f"　相談 #{summary.id}"
     owner = f"担当: {summary.assignee}" if summary.assignee else "担当: なし（未対応）"
@@ -264,13 +264,16 @@ def _classify(exc: SlackApiError) -> SendResult:
 
 # -- Bolt: the request side -----------------------------------------------------------------------
 
-def build_bolt(runtime: Any, channel: SlackChannel) -> AsyncApp:
-    settings = runtime.settings
-    # The response waits for the listener, so an event is stored before Slack hears 200 (nothing
-    # acknowledged can be lost); listeners that do more than store call ack() and go on in a task.
-    app = AsyncApp(client=channel.client, signing_secret=settings.slack_signing_secret,
-                   process_before_response=True)
-    run_db: Callable[..., Any] = runtime.run_db
+def build_bolt(channel: SlackChannel, signing_secret: str, command: str, desk: DeskIngress) -> AsyncApp:
+    """Bolt checks the signature and routes; every listener stores or asks and then acknowledges.
+
+    The response waits for the listener, so what staff or a care manager did is stored before Slack
+    hears 200 (nothing acknowledged can be lost). A message is stored once by its channel and `ts`:
+    Slack sends `message` and `app_mention` for one message that mentions the app, under different
+    event ids, and redelivers either under its own. Pages and FAQ picks, which change nothing, are
+    answered straight after the acknowledgement.
+    """
+    app = AsyncApp(client=channel.client, signing_secret=signing_secret, process_before_response=True)
     background: set[asyncio.Task[None]] = set()
 
     def after_ack(work: Any) -> None:
@@ -278,99 +281,54 @@ def build_bolt(runtime: Any, channel: SlackChannel) -> AsyncApp:
         background.add(task)
         task.add_done_callback(background.discard)
 
-    async def store(body: dict[str, Any], event_id: str | None = None) -> None:
-        from zaitaku_desk.pipeline import store_events
+    async def store_message(body: dict[str, Any]) -> None:
+        event = body.get("event") or {}
+        if channel.parse(body) is not None:  # what the desk never answers is not kept
+            await desk.store(NAME, [(f"message:{event.get('channel')}:{event.get('ts')}"[:128], body)])
 
-        event_id = event_id or body.get("event_id") or \
-            f"{body.get('event', {}).get('channel')}:{body.get('event', {}).get('ts')}"
-        if await run_db(store_events, runtime.db, NAME, [(event_id, body)]):
-            runtime.wake()
+    async def store_press(ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
+        key = f"action:{action.get('action_ts') or body.get('trigger_id')}"[:128]
+        if channel.parse(body) is not None:
+            await desk.store(NAME, [(key, body)])
+        await ack()
 
-    @app.event("app_mention")
-    async def on_mention(body: dict[str, Any]) -> None:
-        await store(body)
+    app.event("app_mention")(store_message)
+    app.event("message")(store_message)
+    for action_id in ACTIONS:
+        app.action(action_id)(store_press)
+    app.action(re.compile(r"^redflag_\d+$"))(store_press)
 
-    @app.event("message")
-    async def on_message(body: dict[str, Any]) -> None:
-        await store(body)
-
-    @app.command(settings.slack_command)
-    async def on_command(ack: Any, command: dict[str, Any]) -> None:
-        text = (command.get("text") or "").strip()
+    @app.command(command)
+    async def on_command(ack: Any, body: dict[str, Any]) -> None:
+        text = (body.get("text") or "").strip()
         if not text or text in ("help", "ヘルプ", "使い方"):
-            await ack(blocks=help_blocks(settings.slack_command), text="使い方")
+            await ack(blocks=help_blocks(command), text="使い方")
             return
         if text.startswith(("空き ", "空き　", "更新 ", "更新　")):
-            message = await run_db(runtime.update_from_slack, command.get("user_id", ""), text)
-            await ack(text=message)
+            await ack(text=await desk.staff_command(body.get("user_id", ""), text))
             return
-        replies = await run_db(runtime.desk.answer_professional, text)
-        payload = channel.render(replies)[0]
+        payload = channel.render(await desk.ask(text))[0]
         await ack(text=payload["text"], blocks=payload["blocks"])
 
-    async def on_button(ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
-        await ack()
-        after_ack(act_on_button(body, action))
-
-    async def act_on_button(body: dict[str, Any], action: dict[str, Any]) -> None:
-        user = body.get("user", {}).get("id", "")
-        conversation_id = int(action.get("value") or 0)
-        act = ACTIONS[action["action_id"]]
-        message = await run_db(runtime.staff_act, user, conversation_id, act)
-        try:
-            await channel.refresh_parent(conversation_id)
-        except SlackApiError:
-            log.warning("could not refresh the staff message of conversation %s", conversation_id)
-        if message.startswith("✅"):
-            thread = await run_db(channel._thread, conversation_id)
-            if thread:
-                await channel.client.chat_postMessage(channel=thread[0], thread_ts=thread[1], text=message[1:].strip())
-        else:
-            await channel.client.chat_postEphemeral(channel=body.get("channel", {}).get("id", ""), user=user,
-                                                    text=message)
-
-    for action_id in ACTIONS:
-        app.action(action_id)(on_button)
+    async def ephemeral(body: dict[str, Any], replies: Awaitable[list[Reply]]) -> None:
+        payload = channel.render(await replies)[0]
+        await channel.client.chat_postEphemeral(channel=body.get("channel", {}).get("id", ""),
+                                                user=body.get("user", {}).get("id", ""),
+                                                text=payload["text"], blocks=payload["blocks"])
 
     @app.action("resources_more")
     async def on_more(ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
         await ack()
-        after_ack(send_more(body, action))
-
-    async def send_more(body: dict[str, Any], action: dict[str, Any]) -> None:
-        page = json.loads(action.get("value") or "{}")
-        replies = await run_db(runtime.desk.answer_professional, str(page.get("text", "")), int(page.get("offset", 0)))
-        payload = channel.render(replies)[0]
-        await channel.client.chat_postEphemeral(channel=body.get("channel", {}).get("id", ""),
-                                                user=body.get("user", {}).get("id", ""),
-                                                text=payload["text"], blocks=payload["blocks"])
-
-    @app.action(re.compile(r"^redflag_\d+$"))
-    async def on_red_flag_answer(ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
-        # The answer to the red-flag check is a message of the conversation: stored before the 200,
-        # answered by the pipeline like any event (a press is stored once, by its action_ts).
-        await store(body, event_id=f"action:{action.get('action_ts') or body.get('trigger_id')}")
-        await ack()
+        try:
+            page = json.loads(action.get("value") or "{}")
+            text, offset = str(page.get("text", "")), int(page.get("offset", 0))
+        except (ValueError, TypeError, AttributeError):
+            return
+        after_ack(ephemeral(body, desk.ask(text, offset)))
 
     @app.action(re.compile(r"^faq_pick_\d+$"))
     async def on_faq_pick(ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
         await ack()
-        after_ack(send_faq(body, action))
-
-    async def send_faq(body: dict[str, Any], action: dict[str, Any]) -> None:
-        replies = await run_db(runtime.desk.answer_faq, action.get("value", ""))
-        payload = channel.render(replies)[0]
-        await channel.client.chat_postEphemeral(channel=body.get("channel", {}).get("id", ""),
-                                                user=body.get("user", {}).get("id", ""),
-                                                text=payload["text"], blocks=payload["blocks"])
+        after_ack(ephemeral(body, desk.faq(str(action.get("value", "")))))
 
     return app
-
-
-def parse_vacancy_command(text: str) -> tuple[str, int] | None:
-    parts = text.replace("　", " ").split()
-    if len(parts) != 3 or not parts[2].isdigit():
-        return None
-    return parts[1], int(parts[2])
-
-

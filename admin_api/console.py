@@ -16,7 +16,7 @@ from __future__ import annotations
 import hmac
 import secrets
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import quote
@@ -35,9 +35,13 @@ from admin_api.routes.queue import QUEUE_ORDER
 from bot.conversation import HELPDESK_LABELS
 from db.models import Contact, Conversation, Message, Staff, utcnow
 from zaitaku_desk import handoff
+from zaitaku_desk.runtime import Runtime
 from zaitaku_desk.staff import close_console_session, console_staff, open_console_session, staff_by_token
 
 HERE = Path(__file__).parent
+STATIC = HERE / "static"
+SNOOZE_CHOICES = {30: "30分", 60: "1時間", 180: "3時間", 1440: "1日", 4320: "3日"}  # 保留の長さ（分）
+SNOOZE_MAX_MINUTES = max(SNOOZE_CHOICES)
 SESSION_COOKIE = "zd_session"
 CSRF_COOKIE = "zd_csrf"
 ROLE_LABELS = {"nurse": "看護師", "msw": "MSW", "any": "どなたでも", "coordinator": "コーディネーター", "admin": "管理者"}
@@ -59,7 +63,7 @@ def local_time(env: Environment, value: datetime | None, fmt: str = "%Y-%m-%d %H
 templates = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"]))
 templates.filters["local"] = local_time
 templates.globals.update(ZONE=UTC, ROLE_LABELS=ROLE_LABELS, SENDER_LABELS=SENDER_LABELS, HELPDESK_LABELS=HELPDESK_LABELS,
-                         KNOWLEDGE_ROLES=KNOWLEDGE_ROLES, REPORT_ROLES=REPORT_ROLES)
+                         KNOWLEDGE_ROLES=KNOWLEDGE_ROLES, REPORT_ROLES=REPORT_ROLES, SNOOZE_CHOICES=SNOOZE_CHOICES)
 
 # Japanese for pydantic's error types, shown beside the field; our own validators already speak Japanese.
 FIELD_MESSAGES = {
@@ -112,7 +116,7 @@ def field_errors(exc: ValidationError | HTTPException) -> tuple[dict[str, str], 
 class Console:
     """What every console page needs: rendering, the staff member behind the cookie, forms, acts."""
 
-    def __init__(self, runtime: Any) -> None:
+    def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
         self.zone = ZoneInfo(runtime.settings.timezone)
         templates.globals["ZONE"] = self.zone
@@ -188,11 +192,11 @@ class Console:
         return RedirectResponse(url, status_code=303)
 
 
-def build_console(runtime: Any) -> APIRouter:
-    from admin_api import console_knowledge, console_reports
-
+def build_console(console: Console) -> APIRouter:
+    """The queue, the conversation pages and login; the knowledge editors and the report are built
+    beside it (admin_api.build_router), and /admin/static is served by StaticFiles (server.app)."""
     router = APIRouter(prefix="/admin", include_in_schema=False)
-    console = Console(runtime)
+    runtime = console.runtime
     render = console.render
 
     @router.get("/login")
@@ -307,18 +311,25 @@ def build_console(runtime: Any) -> APIRouter:
         text = form.get("text")
 
         def run(session: Session) -> str:
+            channels = runtime.channels
             if act == "claim":
-                return handoff.claim(session, conversation_id, staff).message
+                return handoff.claim(session, conversation_id, staff, channels).message
             if act == "resolve":
-                return handoff.resolve(session, conversation_id, staff, runtime.channels).message
+                return handoff.resolve(session, conversation_id, staff, channels).message
             if act == "return":
-                return handoff.return_to_bot(session, conversation_id, staff).message
+                return handoff.return_to_bot(session, conversation_id, staff, channels).message
+            if act == "snooze":
+                minutes = form.get("minutes")
+                if not minutes.isdigit() or not 0 < int(minutes) <= SNOOZE_MAX_MINUTES:
+                    raise handoff.HandoffError("保留の長さを選んでください。")
+                return handoff.snooze(session, conversation_id, staff, utcnow() + timedelta(minutes=int(minutes)),
+                                      channels).message
             if act == "reassign":
                 chosen = form.get("staff_id")
-                to = session.get(Staff, int(chosen)) if chosen.isdigit() else None
+                to = session.get(Staff, int(chosen)) if chosen.isdigit() and len(chosen) < 10 else None
                 if to is None:
                     raise handoff.HandoffError("担当者を選んでください。")
-                return handoff.reassign(session, conversation_id, staff, to).message
+                return handoff.reassign(session, conversation_id, staff, to, channels).message
             if not text.strip():
                 raise handoff.HandoffError("本文を入力してください。")
             if len(text) > 5000:
@@ -340,14 +351,4 @@ def build_console(runtime: Any) -> APIRouter:
         runtime.wake_outbox()
         return console.back(page, done=message)
 
-    @router.get("/static/{name}")
-    async def static(name: str) -> Response:
-        kinds = {"console.js": "text/javascript", "console.css": "text/css", "try.js": "text/javascript",
-                 "editor.js": "text/javascript"}
-        if name not in kinds:
-            return Response(status_code=404)
-        return Response((HERE / "static" / name).read_bytes(), media_type=f"{kinds[name]}; charset=utf-8")
-
-    router.include_router(console_knowledge.build(console))
-    router.include_router(console_reports.build(console))
     return router

@@ -80,7 +80,7 @@ def resource_form_values(row: Resource | None) -> dict[str, Any]:
 
 
 def build(console: Console) -> APIRouter:
-    router = APIRouter()
+    router = APIRouter(prefix="/admin", include_in_schema=False)
     runtime = console.runtime
     globals_ = {"AUDIENCES": AUDIENCES, "RESOURCE_TYPES": RESOURCE_TYPES, "CAPABILITIES": FORM_CAPABILITIES,
                 "TYPE_CHOICES": {"": "選んでください", **RESOURCE_TYPES},

@@ -57,7 +57,7 @@ def charts(report: Report, topics: dict[str, str]) -> list[dict[str, Any]]:
 
 
 def build(console: Console) -> APIRouter:
-    router = APIRouter()
+    router = APIRouter(prefix="/admin", include_in_schema=False)
     runtime = console.runtime
 
     def period(request: Request) -> tuple[date, date]:

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
 from sqlalchemy.orm import Session
 
 from db.models import Staff
+from zaitaku_desk.runtime import Runtime
 from zaitaku_desk.staff import staff_by_token
 
 ALL_ROLES = ("nurse", "msw", "coordinator", "admin")
@@ -21,15 +22,15 @@ KNOWLEDGE_ROLES = ("coordinator", "admin")
 REPORT_ROLES = ("coordinator", "admin")
 
 
-def get_runtime(request: Request) -> Any:
+def get_runtime(request: Request) -> Runtime:
     return request.app.state.runtime
 
 
-RuntimeDep = Annotated[Any, Depends(get_runtime)]
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
 @contextmanager
-def staff_session(runtime: Any) -> Iterator[Session]:
+def staff_session(runtime: Runtime) -> Iterator[Session]:
     """One session per staff request (API or console): acts may commit midway (e.g. before rebuilding the
     matcher); what is left is committed at the end; an exception rolls back what was not committed."""
     session = Session(runtime.db.engine, expire_on_commit=False)

@@ -20,6 +20,7 @@ from sqlalchemy import select
 from admin_api.console import templates
 from db.models import Contact, Conversation, Message, OutboxMessage
 from zaitaku_desk.pipeline import store_events
+from zaitaku_desk.runtime import Runtime
 
 COOKIE = "zd_try"
 WHO = {"contact": "あなた", "bot": "ボット", "staff": "スタッフ", "system": "お知らせ"}
@@ -33,7 +34,7 @@ class TryMessage(BaseModel):
     postback: str | None = Field(default=None, min_length=1, max_length=300)
 
 
-def build_tryout(runtime: Any) -> APIRouter:
+def build_tryout(runtime: Runtime) -> APIRouter:
     router = APIRouter(prefix="/try", tags=["try"], include_in_schema=False)
 
     def enabled() -> None:

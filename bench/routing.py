@@ -30,11 +30,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bot.faq import FaqItem
 from bot.faq_match import FaqMatcher, read, read_entry_text
 from bot.normalize import canonical
 from bot.route_model import model
 from bot.router import Router
-from knowledge.faq import FaqItem, load_faq, load_synonyms
+from knowledge.faq import load_faq, load_synonyms
 
 DEV = Path(__file__).resolve().parents[2] / "shared" / "eval" / "dev.jsonl"
 SEED = 20261122

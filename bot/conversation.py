@@ -5,7 +5,10 @@ Statuses and the help-desk words staff know from other tools:
     waiting  – handed off, nobody has taken it (open, unassigned / pending)
     human    – a staff member owns it; the bot is silent except for emergencies (open, assigned)
     snoozed  – set aside until a time, then back in the queue (snoozed)
-    resolved – closed (resolved)
+    resolved – closed (resolved); the contact's next message starts a new conversation
+
+zaitaku_desk.lifecycle.apply is the one interpreter of this table: every change of a conversation's
+status, by the bot, staff or a timer, goes through it.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ class Effect(str, Enum):
     CLEAR_ASSIGNEE = "clear_assignee"
     RECORD_RESOLVED = "record_resolved"  # stamp resolved_at
     ASK_SATISFACTION = "ask_satisfaction"  # 「ご相談は役に立ちましたか」
-    REOPEN = "reopen"  # a resolved conversation got a new message: start a new consultation
+    RESUME = "resume"  # back from 保留: to its owner when it has one, else to the queue
 
 
 class InvalidTransition(ValueError):
@@ -58,13 +61,13 @@ TRANSITIONS: dict[tuple[str, str], tuple[str, tuple[Effect, ...]]] = {
     ("human", "resolve"): ("resolved", (E.RECORD_RESOLVED, E.ASK_SATISFACTION)),
     ("human", "return_to_bot"): ("bot", (E.CLEAR_ASSIGNEE,)),
     ("human", "snooze"): ("snoozed", ()),
-    ("snoozed", "wake"): ("waiting", (E.NOTIFY_STAFF,)),
-    ("snoozed", "contact_message"): ("waiting", (E.NOTIFY_STAFF,)),
-    ("snoozed", "emergency"): ("waiting", (E.ALERT_ON_CALL, E.NOTIFY_STAFF)),
+    ("snoozed", "wake"): ("waiting", (E.RESUME, E.NOTIFY_STAFF)),
+    ("snoozed", "contact_message"): ("waiting", (E.RESUME, E.NOTIFY_STAFF)),
+    ("snoozed", "handoff"): ("waiting", (E.RESUME, E.NOTIFY_STAFF)),
+    ("snoozed", "emergency"): ("waiting", (E.RESUME, E.ALERT_ON_CALL, E.NOTIFY_STAFF)),
     ("snoozed", "claim"): ("human", (E.SET_ASSIGNEE,)),
     ("snoozed", "resolve"): ("resolved", (E.RECORD_RESOLVED, E.ASK_SATISFACTION)),
     ("snoozed", "return_to_bot"): ("bot", (E.CLEAR_ASSIGNEE,)),
-    ("resolved", "contact_message"): ("bot", (E.REOPEN,)),
 }
 
 
@@ -73,6 +76,11 @@ def transition(status: str, event: str) -> tuple[str, tuple[Effect, ...]]:
         return TRANSITIONS[(status, event)]
     except KeyError:
         raise InvalidTransition(status, event) from None
+
+
+def allowed_from(event: str) -> tuple[str, ...]:
+    """The statuses in which `event` may happen."""
+    return tuple(status for status in STATUSES if (status, event) in TRANSITIONS)
 
 
 def bot_may_speak(status: str) -> bool:

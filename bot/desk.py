@@ -13,11 +13,11 @@ from datetime import UTC, datetime
 from typing import Protocol
 
 from bot import replies
+from bot.faq import FaqItem, render
 from bot.hours import BusinessHours, format_opening
 from bot.messages import Inbound, Outcome, ResourceCard, postback_fields
 from bot.resource_query import ResourceQuery
 from bot.router import Decision, Router
-from knowledge.faq import FaqItem, render
 
 _DELETION = re.compile(r"(記録|履歴|データ|トーク).{0,8}(削除|消して|消去)")
 _KIND_LABELS = {"sticker": "スタンプ", "image": "画像", "video": "動画", "audio": "音声", "file": "ファイル",

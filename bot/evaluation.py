@@ -13,8 +13,8 @@ from typing import Any
 
 from rapidfuzz import fuzz, process
 
+from bot.faq import FaqItem
 from bot.normalize import canonical
-from knowledge.faq import FaqItem
 
 # Targets are lower bounds, except those in AT_MOST.
 TARGETS = {

@@ -36,8 +36,8 @@ import numpy as np
 from rapidfuzz import fuzz, process
 from sudachipy import Dictionary, SplitMode, Tokenizer  # type: ignore[import-untyped]
 
+from bot.faq import FaqItem
 from bot.normalize import normalize
-from knowledge.faq import FaqItem
 
 __all__ = ["FaqMatcher", "Match", "MatchText", "NgramIndex", "Ranked", "Reading", "SynonymRewriter", "fold_variants",
            "read", "read_entry_text"]

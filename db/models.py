@@ -17,8 +17,11 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    event,
+    text,
+    update,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 from sqlalchemy.types import TypeDecorator
 
 
@@ -134,7 +137,12 @@ class OutboxMessage(Base):
     """A message on its way to a channel; survives restarts and retries without doubling."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_outbox_due", "status", "next_attempt_at"),
+        # The claim's "no earlier pending row for this target" looks here, not at the whole table.
+        Index("ix_outbox_pending_target", "channel", "target", "id",
+              postgresql_where=text("status = 'pending'"), sqlite_where=text("status = 'pending'")),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     channel: Mapped[str] = mapped_column(String(16))
@@ -276,3 +284,22 @@ class AuditLog(Base):
     target_type: Mapped[str] = mapped_column(String(32))
     target_id: Mapped[str] = mapped_column(String(100))
     detail: Mapped[dict[str, Any] | None]
+
+
+class KnowledgeVersion(Base):
+    """One row: bumped in the same transaction as any FAQ change (db.session), read by every process,
+    which rebuilds its matcher when the number moves (zaitaku_desk.runtime)."""
+
+    __tablename__ = "knowledge_version"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, default=0)
+    changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+@event.listens_for(Session, "before_flush")
+def _bump_knowledge_version(session: Session, _context: Any, _instances: Any) -> None:
+    """Whatever writes an FAQ entry (API, console, CLI, bundled load) moves the version with it."""
+    if any(isinstance(row, FaqEntry) for row in (*session.new, *session.dirty, *session.deleted)):
+        session.execute(update(KnowledgeVersion).where(KnowledgeVersion.id == 1)
+                        .values(version=KnowledgeVersion.version + 1, changed_at=utcnow()))

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from bot.faq import PLACEHOLDER_PATTERN, FaqItem
 
 DATA = Path(__file__).parent / "data"
 FAQ_DIR = DATA / "faq"
@@ -16,67 +18,7 @@ SYNONYMS = DATA / "synonyms.yaml"
 PLACEHOLDERS = frozenset({"hub_name", "hub_phone", "desk_hours"})
 AUDIENCES = frozenset({"resident", "professional", "operator"})
 REQUIRED = ("id", "audience", "question", "paraphrases", "answer", "source")
-_PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 _ID = re.compile(r"^[a-z_]+\.[a-z0-9_]+$")
-
-# What each seed document is, for answers that say where they come from.
-SEED_TITLES = {
-    "000": "在宅医療連携拠点事業に関するQ&A（厚生労働省、平成24年度）",
-    "001": "広域型在宅医療連携拠点の補助事業（厚生労働省）",
-    "002": "在宅医療連携拠点の事例と関連事業（厚生労働省）",
-    "003": "在宅医療連携拠点事業 実施の手引き（厚生労働省）",
-    "004": "在宅医療において積極的役割を担う医療機関・連携拠点の役割（厚生労働省）",
-    "general": "一般的な制度情報",
-}
-
-
-@dataclass(frozen=True)
-class FaqItem:
-    id: str
-    audience: str
-    question: str
-    answer: str
-    source: str
-    paraphrases: tuple[str, ...] = ()
-    next_step: str | None = None
-    quick_replies: tuple[str, ...] = ()
-    tags: tuple[str, ...] = ()
-    file: str = ""
-    line: int = 0
-
-    @classmethod
-    def from_mapping(cls, data: Mapping[str, Any], file: str = "", line: int = 0) -> FaqItem:
-        return cls(
-            id=str(data["id"]),
-            audience=str(data["audience"]),
-            question=str(data["question"]).strip(),
-            answer=str(data["answer"]).strip(),
-            source=str(data["source"]),
-            paraphrases=tuple(str(p) for p in data.get("paraphrases") or ()),
-            next_step=(str(data["next_step"]).strip() if data.get("next_step") else None),
-            quick_replies=tuple(str(q) for q in data.get("quick_replies") or ()),
-            tags=tuple(str(t) for t in data.get("tags") or ()),
-            file=file,
-            line=line,
-        )
-
-    def to_mapping(self) -> dict[str, Any]:
-        return {
-            "id": self.id, "audience": self.audience, "question": self.question,
-            "paraphrases": list(self.paraphrases), "answer": self.answer, "next_step": self.next_step,
-            "quick_replies": list(self.quick_replies), "tags": list(self.tags), "source": self.source,
-        }
-
-    def source_label(self) -> str:
-        """「出典: 在宅医療連携拠点事業に関するQ&A（…） Q1」 for the reply footer."""
-        parts = []
-        for piece in re.split(r"[,、]\s*", self.source):
-            key = piece.split()[0] if piece.split() else ""
-            title = SEED_TITLES.get(key)
-            parts.append(f"{title} {piece[len(key):].strip()}".strip() if title and key != "general"
-                         else (title or piece))
-        return "出典: " + "／".join(parts)
-
 
 @dataclass(frozen=True)
 class Problem:
@@ -92,11 +34,6 @@ class Problem:
 class FaqLoad:
     items: list[FaqItem] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
-
-
-def render(text: str, values: Mapping[str, str]) -> str:
-    """Fill the hub's own contact placeholders; unknown names are left visible, never crash."""
-    return _PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), text)
 
 
 def load_faq(directory: Path = FAQ_DIR) -> list[FaqItem]:
@@ -207,7 +144,7 @@ def _check_entry(data: Any, file: str, line: int) -> list[Problem]:
     if not isinstance(data["paraphrases"], list):
         problems.append(Problem(file, line, "paraphrases はリストにしてください"))
     for key in ("question", "answer", "next_step"):
-        for name in _PLACEHOLDER.findall(str(data.get(key) or "")):
+        for name in PLACEHOLDER_PATTERN.findall(str(data.get(key) or "")):
             if name not in PLACEHOLDERS:
                 problems.append(Problem(file, line, f"{key} のプレースホルダ {{{name}}} は使えません（使えるのは {', '.join(sorted(PLACEHOLDERS))}）"))
         if str(data.get(key) or "").count("{") != str(data.get(key) or "").count("}"):

@@ -13,9 +13,10 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from bot.faq import FaqItem
 from db.models import AuditLog, FaqEntry, Resource, Vacancy, utcnow
 from db.session import Database
-from knowledge.faq import DATA, FAQ_DIR, FaqItem, load_faq
+from knowledge.faq import DATA, FAQ_DIR, load_faq
 from knowledge.opendata import import_key, read_resources_csv, read_vacancies_csv
 
 log = logging.getLogger(__name__)

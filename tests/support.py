@@ -80,7 +80,7 @@ class DeskServer:
     def start(self, timeout: float = 30.0) -> DeskServer:
         handle = self.log.open("wb")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "zaitaku_desk.cli", "serve", "--port", str(self.port), "--log-level", "warning"],
+            [sys.executable, "-m", "server.cli", "serve", "--port", str(self.port), "--log-level", "warning"],
             cwd=REPO, env=self.env, stdout=handle, stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + timeout
@@ -105,6 +105,12 @@ class DeskServer:
 
     def output(self) -> str:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+    def worker(self) -> subprocess.Popen[bytes]:
+        """`zaitaku-desk worker` on this server's settings and database (stop it with .terminate())."""
+        handle = self.log.with_suffix(".worker.log").open("ab")
+        return subprocess.Popen([sys.executable, "-m", "server.cli", "worker"], cwd=REPO, env=self.env,
+                                stdout=handle, stderr=subprocess.STDOUT)
 
     def post_line(self, body: dict[str, Any] | bytes, *, signature: str | None = "auto",
                   content_type: str = "application/json; charset=utf-8") -> httpx.Response:

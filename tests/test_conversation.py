@@ -14,8 +14,8 @@ CASES = [
     ("human", "emergency", "human", {Effect.ALERT_ON_CALL}),
     ("human", "resolve", "resolved", {Effect.RECORD_RESOLVED, Effect.ASK_SATISFACTION}),
     ("human", "return_to_bot", "bot", {Effect.CLEAR_ASSIGNEE}),
-    ("snoozed", "contact_message", "waiting", {Effect.NOTIFY_STAFF}),
-    ("resolved", "contact_message", "bot", {Effect.REOPEN}),
+    ("snoozed", "contact_message", "waiting", {Effect.RESUME, Effect.NOTIFY_STAFF}),
+    ("snoozed", "wake", "waiting", {Effect.RESUME, Effect.NOTIFY_STAFF}),
 ]
 
 

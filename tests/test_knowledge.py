@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from bot.faq import render
 from db.models import FaqEntry, Resource
 from db.session import Database
-from knowledge.faq import FAQ_DIR, PLACEHOLDERS, load_faq, render, topic_ids, validate
+from knowledge.faq import FAQ_DIR, PLACEHOLDERS, load_faq, topic_ids, validate
 from tests.support import REPO, SHARED
 from tests.test_opendata import CARE_HEADER, care_row, write_csv
 
@@ -31,7 +32,7 @@ GOOD_ENTRY = """  - id: resident.costs
 
 def desk_cli(*args: str, database_url: str | None = None) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, **({"DATABASE_URL": database_url} if database_url else {})}
-    return subprocess.run([sys.executable, "-m", "zaitaku_desk.cli", *args], cwd=REPO, env=env,
+    return subprocess.run([sys.executable, "-m", "server.cli", *args], cwd=REPO, env=env,
                           capture_output=True, text=True, timeout=120)
 
 
@@ -149,7 +150,7 @@ def test_eval_writes_one_prediction_per_line(tmp_path: Path) -> None:
 
 
 def test_chat_talks_to_the_core_in_the_terminal(tmp_path: Path) -> None:
-    result = subprocess.run([sys.executable, "-m", "zaitaku_desk.cli", "chat"], cwd=REPO, input="父が息をしていない\n",
+    result = subprocess.run([sys.executable, "-m", "server.cli", "chat"], cwd=REPO, input="父が息をしていない\n",
                             env={**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'chat.db'}"},
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
@@ -158,7 +159,7 @@ def test_chat_talks_to_the_core_in_the_terminal(tmp_path: Path) -> None:
 
 
 def test_chat_asks_the_red_flag_check_and_a_number_answers_it(tmp_path: Path) -> None:
-    result = subprocess.run([sys.executable, "-m", "zaitaku_desk.cli", "chat"], cwd=REPO,
+    result = subprocess.run([sys.executable, "-m", "server.cli", "chat"], cwd=REPO,
                             input="母がトイレで立ち上がれなくなりました\n2\n",
                             env={**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'chat.db'}"},
                             capture_output=True, text=True, timeout=120)

@@ -25,9 +25,10 @@ from bot.evaluation import (
     read_cases,
     score,
 )
+from bot.faq import FaqItem
 from bot.faq_match import FaqMatcher, MatchText, NgramIndex, SynonymRewriter, fold_variants, read
 from bot.router import ALTERNATIVES, ANSWER, Router
-from knowledge.faq import FaqItem, load_faq, load_synonyms
+from knowledge.faq import load_faq, load_synonyms
 
 DEV = Path(__file__).resolve().parents[2] / "shared" / "eval" / "dev.jsonl"
 needs_dev = pytest.mark.skipif(not DEV.exists(), reason="../shared/eval/dev.jsonl is not beside the repo")
@@ -241,7 +242,7 @@ def test_a_larger_knowledge_base_still_finds_the_real_entries(items: list[FaqIte
 @needs_dev
 def test_eval_prints_the_targets_beside_the_engine_and_both_baselines(capsys: pytest.CaptureFixture[str],
                                                                        tmp_path: Path) -> None:
-    from zaitaku_desk.cli import main
+    from server.cli import main
 
     predictions = tmp_path / "predictions.jsonl"
     assert main(["eval", str(DEV), "--predictions", str(predictions)]) == 0

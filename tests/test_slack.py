@@ -276,6 +276,30 @@ def test_the_whole_hand_off_loop(desk: DeskServer, database: Database, line: Fak
     wait_until(lambda: conversation_of(database, resident).status == "resolved")
 
 
+def test_an_owners_thread_reply_that_mentions_the_app_reaches_the_resident_once(
+        desk: DeskServer, database: Database, line: FakeLinePlatform, slack: FakeSlackPlatform, nurse: str) -> None:
+    # Slack sends `message` and `app_mention` for one message that mentions the app in a channel it
+    # reads: two event ids, one channel and ts; and each may be redelivered.
+    resident = new_user()
+    desk.post_line(line_body("message-text", user=resident, text="看護師さんに相談したいです"))
+    conversation = wait_until(lambda: threaded(database, resident), timeout=8)
+    click(desk, "conv_take", conversation.id, nurse, slack)
+    wait_until(lambda: conversation_of(database, resident).status == "human")
+    ts = f"{time.time():.6f}"
+    said = {"user": nurse, "text": "<@UBOT000001> 看護師の佐藤です。明日伺います。", "ts": ts,
+            "channel": STAFF_CHANNEL, "thread_ts": conversation.staff_thread_ts}
+    message = event_callback({"type": "message", "channel_type": "channel", **said})
+    mention = event_callback({"type": "app_mention", **said})
+    for body, retry in ((mention, {}), (message, {}), (message, {"retry_num": 1, "retry_reason": "http_timeout"})):
+        assert post_slack(desk, body, **retry).status_code == 200
+    wait_until(lambda: [t for d in line.delivered if d.to == resident for m in d.messages
+                        if "明日伺います" in (t := m.get("text", ""))])
+    time.sleep(1.0)
+    delivered = [m["text"] for d in line.delivered if d.to == resident for m in d.messages
+                 if "明日伺います" in m.get("text", "")]
+    assert len(delivered) == 1 and delivered[0].endswith("\n看護師の佐藤です。明日伺います。")
+
+
 def test_two_staff_taking_at_once_end_with_one_owner(desk: DeskServer, database: Database, line: FakeLinePlatform,
                                                     slack: FakeSlackPlatform, nurse: str, msw: str) -> None:
     resident = new_user()

@@ -1,28 +1,32 @@
 """What staff do to a conversation, whichever tool they use (Slack buttons and threads, the console).
 
-Each act is one transaction: a conditional update settles races (two people pressing 「対応する」
-at once end with one owner), the state machine says what is allowed, and the audit log records who
-did what and when. Replies to the resident go through the outbox on the resident's own channel.
+Each act is one transaction through zaitaku_desk.lifecycle.apply: its conditional update settles
+races (two people pressing 「対応する」 at once end with one owner), the state machine says what is
+allowed, and the audit log records who did what and when. What someone owns is theirs: only they,
+a coordinator or an administrator may close, return, snooze or reassign it. Replies to the resident
+go through the outbox on the resident's own channel.
 """
 
 from __future__ import annotations
 
-import uuid
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from adapters.base import Channel
-from bot import replies
-from bot.conversation import HELPDESK_LABELS, InvalidTransition, transition
+from adapters.base import Channel, ConversationSummary
+from bot.conversation import HELPDESK_LABELS, InvalidTransition
 from bot.messages import Reply
-from db.models import Contact, Conversation, Message, OutboxMessage, Staff, utcnow
+from db.models import Contact, Conversation, Message, Staff, utcnow
 from db.session import Database
 from knowledge.store import audit
+from zaitaku_desk.lifecycle import TIMER, Actor, Conflict, apply
+from zaitaku_desk.outbox import ChannelUnavailable, NotOwner, Outgoing, enqueue
 
 NOTE_PREFIXES = ("メモ:", "メモ：", "note:", "Note:", "NOTE:")
+OVERRIDE_ROLES = ("coordinator", "admin")  # may close, return or reassign what another owns
 ROLE_TITLES = {"nurse": "看護師", "msw": "医療ソーシャルワーカー", "coordinator": "コーディネーター", "admin": "スタッフ"}
 
 
@@ -32,23 +36,6 @@ class HandoffError(Exception):
 
 class ConversationNotFound(HandoffError):
     """The conversation the act names does not exist."""
-
-
-@dataclass
-class Summary:
-    """A conversation as staff see it beside the buttons."""
-
-    id: int
-    channel: str
-    status: str
-    status_label: str
-    needed_role: str | None
-    urgency: str
-    contact_name: str
-    assignee: str | None
-    opened_at: datetime
-    handed_off_at: datetime | None
-    recent: list[tuple[str, str]] = field(default_factory=list)  # (who, text), oldest first
 
 
 @dataclass
@@ -63,7 +50,7 @@ def staff_by_slack(session: Session, slack_user_id: str) -> Staff | None:
     return session.scalars(select(Staff).where(Staff.slack_user_id == slack_user_id, Staff.active)).first()
 
 
-def summary(session: Session, conversation_id: int, recent: int = 6) -> Summary:
+def summary(session: Session, conversation_id: int, recent: int = 6) -> ConversationSummary:
     conversation = _get(session, conversation_id)
     contact = session.get(Contact, conversation.contact_id)
     assignee = session.get(Staff, conversation.assignee_id) if conversation.assignee_id else None
@@ -71,7 +58,7 @@ def summary(session: Session, conversation_id: int, recent: int = 6) -> Summary:
         select(Message).where(Message.conversation_id == conversation_id, Message.direction != "internal")
         .order_by(Message.id.desc()).limit(recent)).all()
     who = {"contact": "相談者", "bot": "ボット", "staff": "スタッフ", "system": "システム"}
-    return Summary(
+    return ConversationSummary(
         id=conversation.id, channel=conversation.channel, status=conversation.status,
         status_label="{} / {}".format(*HELPDESK_LABELS[conversation.status]),
         needed_role=conversation.needed_role, urgency=conversation.urgency,
@@ -82,89 +69,85 @@ def summary(session: Session, conversation_id: int, recent: int = 6) -> Summary:
     )
 
 
-def claim(session: Session, conversation_id: int, staff: Staff) -> ActResult:
+def claim(session: Session, conversation_id: int, staff: Staff, channels: Mapping[str, Channel]) -> ActResult:
     """Take the conversation. Exactly one of several simultaneous claims wins."""
-    conversation = _get(session, conversation_id)
-    if conversation.status == "human" and conversation.assignee_id == staff.id:
+    def check(conversation: Conversation) -> bool:
+        if conversation.status == "human" and conversation.assignee_id == staff.id:
+            return False
+        if conversation.status == "human":
+            owner = session.get(Staff, conversation.assignee_id) if conversation.assignee_id else None
+            raise HandoffError(f"すでに{owner.name if owner else '別のスタッフ'}さんが対応しています。")
+        if conversation.status == "resolved":
+            raise HandoffError("この相談はすでに解決済みです。")
+        return True
+    if _act(session, conversation_id, staff, "claim", channels, check) is None:
         return ActResult(conversation_id, "human", "すでにあなたが担当しています。", changed=False)
-    if conversation.status == "resolved":
-        raise HandoffError("この相談はすでに解決済みです。")
-    won = session.execute(
-        update(Conversation)
-        .where(Conversation.id == conversation_id, Conversation.status.in_(("bot", "waiting", "snoozed")))
-        .values(status="human", assignee_id=staff.id, handed_off_at=conversation.handed_off_at or utcnow())
-        .execution_options(synchronize_session=False)
-    ).rowcount == 1
-    session.expire(conversation)
-    if not won:
-        owner = session.get(Staff, conversation.assignee_id) if conversation.assignee_id else None
-        raise HandoffError(f"すでに{owner.name if owner else '別のスタッフ'}さんが対応しています。")
-    _record(session, conversation_id, staff, "conversation.claim", f"{staff.name}さんが対応を始めました。")
     return ActResult(conversation_id, "human", f"{staff.name}さんが対応します。")
 
 
-def resolve(session: Session, conversation_id: int, staff: Staff,
-            channels: dict[str, Channel] | None = None) -> ActResult:
-    """Close it; the resident is asked the one satisfaction question (「ご相談は役に立ちましたか」)."""
-    result = _move(session, conversation_id, staff, "resolve", "解決済みにしました。")
-    conversation = _get(session, conversation_id)
-    channel = (channels or {}).get(conversation.channel)
-    if channel is not None and conversation.reply_target and conversation.channel != "slack":
-        question = replies.satisfaction_question(conversation_id)
-        session.add(Message(conversation_id=conversation_id, direction="out", sender_kind="bot", text=question.text))
-        session.add_all(OutboxMessage(channel=conversation.channel, target=conversation.reply_target,
-                                      conversation_id=conversation_id, sender_kind="system", payload=payload,
-                                      retry_key=str(uuid.uuid4())) for payload in channel.render([question]))
-    return result
+def resolve(session: Session, conversation_id: int, staff: Staff, channels: Mapping[str, Channel]) -> ActResult:
+    """Close it; a resident is asked the one satisfaction question (「ご相談は役に立ちましたか」)."""
+    _act(session, conversation_id, staff, "resolve", channels, _owner_rule(session, staff, "解決に"))
+    return ActResult(conversation_id, "resolved", "解決済みにしました。")
 
 
-def return_to_bot(session: Session, conversation_id: int, staff: Staff) -> ActResult:
-    return _move(session, conversation_id, staff, "return_to_bot", "ボット対応に戻しました。")
+def return_to_bot(session: Session, conversation_id: int, staff: Staff, channels: Mapping[str, Channel]) -> ActResult:
+    _act(session, conversation_id, staff, "return_to_bot", channels, _owner_rule(session, staff, "ボットに戻す"))
+    return ActResult(conversation_id, "bot", "ボット対応に戻しました。")
 
 
-def reassign(session: Session, conversation_id: int, staff: Staff, to: Staff) -> ActResult:
-    """Hand the conversation to another staff member (console); it becomes theirs, status human."""
-    conversation = _get(session, conversation_id)
+def snooze(session: Session, conversation_id: int, staff: Staff, until: datetime,
+           channels: Mapping[str, Channel]) -> ActResult:
+    """Set it aside until `until`; it comes back to its owner (or the queue) then, or when the contact writes."""
+    if until <= utcnow():
+        raise HandoffError("保留の期限は今より後の時刻にしてください。")
+    _act(session, conversation_id, staff, "snooze", channels, _owner_rule(session, staff, "保留に"), until=until)
+    return ActResult(conversation_id, "snoozed", "保留にしました。")
+
+
+def reassign(session: Session, conversation_id: int, staff: Staff, to: Staff,
+             channels: Mapping[str, Channel]) -> ActResult:
+    """Hand the conversation to another staff member; it becomes theirs, status human."""
     if not to.active:
         raise HandoffError(f"{to.name}さんのアカウントは無効です。")
-    try:
-        status, _effects = transition(conversation.status, "claim")
-    except InvalidTransition:
-        raise HandoffError(f"今の状態（{HELPDESK_LABELS[conversation.status][0]}）では担当を変更できません。") from None
-    conversation.status, conversation.assignee_id = status, to.id
-    conversation.handed_off_at = conversation.handed_off_at or utcnow()
-    session.add(Message(conversation_id=conversation_id, direction="internal", sender_kind="system",
-                        staff_id=staff.id, text=f"{staff.name}さんが担当を{to.name}さんに変更しました。", kind="event"))
-    audit(session, f"staff:{staff.id}", "conversation.reassign", "conversation", str(conversation_id),
-          {"to_staff_id": to.id})
-    return ActResult(conversation_id, status, f"担当を{to.name}さんに変更しました。")
+    _act(session, conversation_id, staff, "claim", channels, _owner_rule(session, staff, "担当を変更"), to=to)
+    return ActResult(conversation_id, "human", f"担当を{to.name}さんに変更しました。")
+
+
+def wake_due(session: Session, now: datetime, channels: Mapping[str, Channel]) -> int:
+    """Bring back every conversation whose 保留 has run out (the timer's act)."""
+    due = session.scalars(select(Conversation).where(Conversation.status == "snoozed",
+                                                     Conversation.snoozed_until <= now)).all()
+    woken = 0
+    for conversation in due:
+        try:
+            apply(session, conversation, "wake", TIMER, channels, now=now)
+            woken += 1
+        except Conflict:
+            pass  # someone acted on it meanwhile: nothing to wake
+    return woken
 
 
 def is_note(text: str) -> bool:
     return text.strip().startswith(NOTE_PREFIXES)
 
 
-def staff_reply(session: Session, conversation_id: int, staff: Staff, text: str, channels: dict[str, Channel],
-                hub_name: str) -> OutboxMessage:
+def staff_reply(session: Session, conversation_id: int, staff: Staff, text: str, channels: Mapping[str, Channel],
+                hub_name: str) -> None:
     """A staff member's words to the resident: only the owner may send them (lesson: no slips)."""
     conversation = _get(session, conversation_id)
-    if conversation.status != "human" or conversation.assignee_id != staff.id:
-        raise HandoffError("返信するには、先に「対応する」を押して担当になってください。")
-    channel = channels.get(conversation.channel)
-    if channel is None or not conversation.reply_target:
-        raise HandoffError(f"この相談のチャネル（{conversation.channel}）には今は送れません。")
     now = utcnow()
     signed = f"【{hub_name} {ROLE_TITLES.get(staff.role, 'スタッフ')} {staff.name}】\n{text.strip()}"
+    try:
+        enqueue(session, channels, [Outgoing(conversation.channel, conversation.reply_target or "", conversation_id,
+                                             "staff", replies=[Reply(signed)], staff_id=staff.id)])
+    except (NotOwner, ChannelUnavailable) as exc:
+        raise HandoffError(str(exc)) from None
     session.add(Message(conversation_id=conversation_id, direction="out", sender_kind="staff", staff_id=staff.id,
                         text=text.strip(), created_at=now))
     conversation.first_staff_response_at = conversation.first_staff_response_at or now
     conversation.last_message_at = now
-    rows = [OutboxMessage(channel=conversation.channel, target=conversation.reply_target,
-                          conversation_id=conversation_id, sender_kind="staff", payload=payload,
-                          retry_key=str(uuid.uuid4())) for payload in channel.render([Reply(signed)])]
-    session.add_all(rows)
     audit(session, f"staff:{staff.id}", "conversation.reply", "conversation", str(conversation_id))
-    return rows[0]
 
 
 def note(session: Session, conversation_id: int, staff: Staff, text: str) -> None:
@@ -179,30 +162,59 @@ def by_thread(session: Session, channel: str, thread_ts: str) -> Conversation | 
                                                       Conversation.staff_thread_ts == thread_ts)).first()
 
 
-def with_session(db: Database, fn, *args):  # type: ignore[no-untyped-def]
-    with db.session() as session:
-        return fn(session, *args)
+class Directory:
+    """The staff channel's view of conversations and their threads (adapters.base.StaffDirectory)."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def summary(self, conversation_id: int) -> ConversationSummary:
+        with self.db.session() as session:
+            return summary(session, conversation_id)
+
+    def thread(self, conversation_id: int) -> tuple[str, str] | None:
+        with self.db.session() as session:
+            conversation = session.get(Conversation, conversation_id)
+            if conversation and conversation.staff_thread_channel and conversation.staff_thread_ts:
+                return conversation.staff_thread_channel, conversation.staff_thread_ts
+        return None
+
+    def link_thread(self, conversation_id: int, channel: str, ts: str) -> None:
+        with self.db.session() as session:
+            conversation = session.get(Conversation, conversation_id)
+            if conversation is not None:
+                conversation.staff_thread_channel, conversation.staff_thread_ts = channel, ts
 
 
-def _move(session: Session, conversation_id: int, staff: Staff, event: str, done: str) -> ActResult:
-    conversation = _get(session, conversation_id)
-    try:
-        status, _effects = transition(conversation.status, event)
-    except InvalidTransition:
-        raise HandoffError(f"今の状態（{HELPDESK_LABELS[conversation.status][0]}）ではできません。") from None
-    conversation.status = status
-    if event == "resolve":
-        conversation.resolved_at = utcnow()
-    if event == "return_to_bot":
-        conversation.assignee_id = None
-    _record(session, conversation_id, staff, f"conversation.{event}", f"{staff.name}さん: {done}")
-    return ActResult(conversation_id, status, done)
+def _act(session: Session, conversation_id: int, staff: Staff, event: str, channels: Mapping[str, Channel],
+         check: Callable[[Conversation], bool], *, to: Staff | None = None,
+         until: datetime | None = None) -> str | None:
+    """Apply a staff member's act once `check` allows it, returning the new status (None: `check` said
+    there is nothing to do); a race lost is decided again from what is there now."""
+    for _ in range(3):
+        conversation = _get(session, conversation_id)
+        if not check(conversation):
+            return None
+        try:
+            return apply(session, conversation, event, Actor("staff", staff), channels, to=to, until=until).status
+        except InvalidTransition:
+            raise HandoffError(f"今の状態（{HELPDESK_LABELS[conversation.status][0]}）ではできません。") from None
+        except Conflict:
+            continue
+    raise HandoffError("ほかの操作と重なりました。もう一度お試しください。")
 
 
-def _record(session: Session, conversation_id: int, staff: Staff, action: str, text: str) -> None:
-    session.add(Message(conversation_id=conversation_id, direction="internal", sender_kind="system",
-                        staff_id=staff.id, text=text, kind="event"))
-    audit(session, f"staff:{staff.id}", action, "conversation", str(conversation_id))
+def _owner_rule(session: Session, staff: Staff, what: str) -> Callable[[Conversation], bool]:
+    """A conversation someone owns is theirs: others may not close, return, snooze or reassign it,
+    except a coordinator or an administrator (audited like every act)."""
+    def check(conversation: Conversation) -> bool:
+        if (conversation.status == "human" and conversation.assignee_id not in (None, staff.id)
+                and staff.role not in OVERRIDE_ROLES):
+            owner = session.get(Staff, conversation.assignee_id)
+            raise HandoffError(f"担当の{owner.name if owner else '別のスタッフ'}さんの相談です。"
+                               f"{what}できるのは担当者かコーディネーター・管理者です。")
+        return True
+    return check
 
 
 def _get(session: Session, conversation_id: int) -> Conversation:

@@ -11,10 +11,11 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from bot.faq import FaqItem
 from db.migrate import upgrade
 from db.models import FaqEntry, Resource
 from db.session import Database
-from knowledge.faq import FaqItem, dump_faq, validate
+from knowledge.faq import dump_faq, validate
 from knowledge.opendata import read_opendata, read_resources_csv, read_vacancies_csv
 from knowledge.store import RESOURCES_CSV, VACANCIES_CSV, audit, load_bundled, upsert_resources
 from zaitaku_desk.settings import get_settings

@@ -1,5 +1,9 @@
 """The durable outbox: every reply is a row until the channel has it.
 
+`enqueue` is the one way in: it renders replies for their channel, gives each row its retry key,
+and refuses a staff member's words to a conversation they do not own (lesson: no slips). Nothing
+else inserts outbox rows (a test holds the code to that).
+
 Rows for one target go out in order. A bot row is checked against the conversation's owner
 at the moment it is sent, so a staff member who took over a second ago is never talked over;
 only the urgent 119 instruction passes. Transient failures (429, 5xx, timeouts) come back with
@@ -10,14 +14,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, bindparam, exists, or_, select, update
+from sqlalchemy import ColumnElement, Row, bindparam, exists, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from adapters.base import Channel, SendResult
 from bot.conversation import bot_may_speak
+from bot.messages import Reply
 from db.models import Conversation, OutboxMessage, UTCDateTime, utcnow
 from db.session import Database
 
@@ -26,8 +34,78 @@ log = logging.getLogger(__name__)
 CLAIM_LEASE = timedelta(seconds=120)
 
 
+class NotOwner(PermissionError):
+    """A staff member's words to a conversation someone else owns, or nobody does (Japanese message)."""
+
+
+class ChannelUnavailable(LookupError):
+    """The conversation's channel is not configured in this desk (Japanese message)."""
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One message on its way: the replies to render (or a channel payload as it is) for one target."""
+
+    channel: str
+    target: str
+    conversation_id: int | None
+    sender: str  # bot | staff | system
+    replies: Sequence[Reply] = ()
+    payload: dict[str, Any] | None = None
+    urgent: bool = False
+    reply_token: str | None = None  # carried by the first row only
+    reply_token_expires_at: datetime | None = None
+    staff_id: int | None = None  # sender "staff": who writes; they must own the conversation
+
+
+def enqueue(session: Session, channels: Mapping[str, Channel],
+            items: Iterable[Outgoing]) -> list[list[dict[str, Any]]]:
+    """Write the rows for these messages (one per channel call), in one statement; returns each
+    message's rows."""
+    grouped: list[list[dict[str, Any]]] = []
+    for item in items:
+        if item.sender == "staff":
+            _check_owner(session, item)
+        if item.payload is not None:
+            payloads = [item.payload]
+        else:
+            channel = channels.get(item.channel)
+            if channel is None:
+                raise ChannelUnavailable(f"この相談のチャネル（{item.channel}）には今は送れません。")
+            payloads = channel.render(list(item.replies))
+        grouped.append([{"channel": item.channel, "target": item.target, "conversation_id": item.conversation_id,
+                     "sender_kind": item.sender, "urgent": item.urgent, "payload": payload,
+                     "reply_token": item.reply_token if index == 0 else None,
+                     "reply_token_expires_at": item.reply_token_expires_at if index == 0 else None,
+                     "retry_key": str(uuid.uuid4()), "status": "pending", "attempts": 0,
+                     "next_attempt_at": utcnow(), "created_at": utcnow()}
+                        for index, payload in enumerate(payloads)])
+    rows = [row for group in grouped for row in group]
+    if rows:
+        session.execute(_INSERT, rows)
+    return grouped
+
+
+def erase(session: Session, conversation_ids: Sequence[int]) -> None:
+    """A contact's erasure: what has not gone out never will, and no row keeps their words or address."""
+    session.execute(update(OutboxMessage).where(OutboxMessage.conversation_id.in_(conversation_ids),
+                                                OutboxMessage.status == "pending")
+                    .values(status="suppressed").execution_options(synchronize_session=False))
+    session.execute(update(OutboxMessage).where(OutboxMessage.conversation_id.in_(conversation_ids))
+                    .values(payload={"erased": True}, target="erased", reply_token=None)
+                    .execution_options(synchronize_session=False))
+
+
+def _check_owner(session: Session, item: Outgoing) -> None:
+    conversation = session.get(Conversation, item.conversation_id) if item.conversation_id else None
+    if (conversation is None or item.staff_id is None or conversation.status != "human"
+            or conversation.assignee_id != item.staff_id):
+        raise NotOwner("返信するには、先に「対応する」を押して担当になってください。")
+
+
 # Built once: building these statements costs more CPU than running them.
 _OUTBOX = OutboxMessage.__table__
+_INSERT = insert(_OUTBOX)
 _NOW = bindparam("now", type_=UTCDateTime())
 
 

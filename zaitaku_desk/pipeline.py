@@ -25,21 +25,22 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from adapters.base import Channel, Envelope, StaffMessage
-from bot.conversation import Effect, transition
+from adapters.base import Channel, Envelope, StaffAct, StaffMessage
 from bot.desk import ConversationView, Desk
 from bot.messages import Outcome, postback_fields
-from db.models import Contact, Conversation, InboundEvent, Message, OutboxMessage, UnansweredQuestion, utcnow
+from db.models import Contact, Conversation, InboundEvent, Message, UnansweredQuestion, utcnow
 from db.session import Database
+from zaitaku_desk import staff_relay
+from zaitaku_desk.lifecycle import BOT, Applied, apply
+from zaitaku_desk.outbox import Outgoing, enqueue
+from zaitaku_desk.staff_commands import StaffCommands
 
 log = logging.getLogger(__name__)
 
 MAX_EVENT_ATTEMPTS = 5
 GIVE_WAY_SECONDS = 0.05  # the longest the worker waits for webhooks in flight before its next batch
 BATCH_SECONDS = 0.02  # a batch stops taking more events after deciding for this long
-StaffHook = Callable[[Session, Conversation, tuple[Effect, ...], Outcome, Message | None], None]
-StaffMessageHook = Callable[[Session, StaffMessage], None]
-Parsed = Envelope | StaffMessage | Exception | None  # a stored event as its channel reads it
+Parsed = Envelope | StaffMessage | StaffAct | Exception | None  # a stored event as its channel reads it
 Known = dict[tuple[str, str], tuple[Contact, Conversation | None]]  # (channel, external id): contact, open conversation
 
 
@@ -65,7 +66,6 @@ _TAKE = (update(_EVENTS).where(_EVENTS.c.id.in_(bindparam("ids", expanding=True)
          .values(processed_at=bindparam("now"), claimed_at=bindparam("now"), claimed_by=bindparam("worker"),
                  attempts=_EVENTS.c.attempts + 1, last_error=None).returning(_EVENTS.c.id))
 _INSERT_MESSAGES = insert(Message.__table__)
-_INSERT_OUTBOX = insert(OutboxMessage.__table__)
 _LATEST = (select(func.max(Conversation.id)).where(Conversation.contact_id == Contact.id)
            .correlate(Contact).scalar_subquery())
 _KNOWN = (select(Contact, Conversation).outerjoin(Conversation, Conversation.id == _LATEST)
@@ -96,7 +96,7 @@ class Decision:
 class Handled:
     conversation_id: int
     outcome: Outcome
-    outbox: list[dict[str, Any]]  # the rows written for the replies
+    outbox: list[dict[str, Any]]  # the rows written for the replies (each decision's, in order)
 
 
 class Acknowledgements:
@@ -128,14 +128,14 @@ class Acknowledgements:
 
 class Pipeline:
     def __init__(self, db: Database, desk: Desk, channels: dict[str, Channel], reply_token_ttl: float,
-                 staff_hook: StaffHook | None = None, staff_message_hook: StaffMessageHook | None = None,
-                 acks: Acknowledgements | None = None) -> None:
+                 staff: StaffCommands | None = None, acks: Acknowledgements | None = None,
+                 refresh: Callable[[], object] | None = None) -> None:
         self.db = db
+        self.refresh = refresh  # brings self.desk up to the knowledge in the database (another process's edit)
         self.desk = desk
         self.channels = channels
         self.reply_token_ttl = timedelta(seconds=reply_token_ttl)
-        self.staff_hook = staff_hook
-        self.staff_message_hook = staff_message_hook
+        self.staff = staff
         self.acks = acks or Acknowledgements()
         self.worker = worker_id()
 
@@ -182,6 +182,8 @@ class Pipeline:
             if len(chosen) < most and _order_key(row, parsed) not in keys:
                 chosen.append((row, parsed))
             keys.add(_order_key(row, parsed))
+        if self.refresh is not None:
+            self.refresh()
         started = time.monotonic()
         with self.db.session() as session:
             known = self._known(session, [(row.channel, parsed) for row, parsed in chosen if isinstance(parsed, Envelope)])
@@ -197,8 +199,8 @@ class Pipeline:
             taken = set(session.scalars(_TAKE, {"ids": [row.id for row, _, _ in decided], "now": utcnow(),
                                                 "worker": self.worker}))  # not those another process took
             for row, parsed, _ in decided:
-                if row.id in taken and isinstance(parsed, StaffMessage) and self.staff_message_hook is not None:
-                    self.staff_message_hook(session, parsed)
+                if row.id in taken and isinstance(parsed, StaffMessage | StaffAct) and self.staff is not None:
+                    self.staff.handle(session, parsed)
             self.write(session, [(decision, row.received_at) for row, _, decision in decided
                                  if decision is not None and row.id in taken])
         done = {row.id for row, _, _ in decided}
@@ -208,7 +210,7 @@ class Pipeline:
         """The channel's reading of a stored event (the exception, if it cannot read it)."""
         channel = self.channels.get(row.channel)
         try:
-            return channel.parse(row.raw) if channel is not None else None  # type: ignore[attr-defined,no-any-return]
+            return channel.parse(row.raw) if channel is not None else None
         except Exception as exc:  # recorded with the event when its turn comes
             return exc
 
@@ -250,39 +252,36 @@ class Pipeline:
         now = utcnow()
         new_contacts = self._new_contacts(session, [decision for decision, _ in decided if decision.contact is None], now)
         with session.no_autoflush:  # the new conversations go in one INSERT, below
-            changes = [self._conversation(session, decision, new_contacts, now) for decision, _ in decided]
-        if any(conversation.id is None for conversation, _ in changes):
+            conversations = [self._conversation(session, decision, new_contacts, now) for decision, _ in decided]
+        if any(conversation.id is None for conversation in conversations):
             session.flush()  # their ids, for the rows below
         messages: list[dict[str, Any]] = []
-        replies: list[dict[str, Any]] = []
-        handled = []
-        for (decision, received_at), (conversation, effects) in zip(decided, changes, strict=True):
+        outgoing: list[list[Outgoing]] = []
+        for (decision, received_at), conversation in zip(decided, conversations, strict=True):
             inbound, outcome = decision.envelope.inbound, decision.outcome
-            incoming = None
+            said = inbound.text or outcome.said or ""
             if inbound.kind not in ("follow", "unfollow", "join", "leave"):
-                incoming = {"conversation_id": conversation.id, "direction": "in", "sender_kind": "contact",
-                            "text": inbound.text or outcome.said, "kind": inbound.kind,
-                            "payload": _payload_of(inbound),
-                            "route": outcome.route, "faq_id": outcome.faq_id, "created_at": now}
-                messages.append(incoming)
+                messages.append({"conversation_id": conversation.id, "direction": "in", "sender_kind": "contact",
+                                 "text": said, "kind": inbound.kind, "payload": _payload_of(inbound),
+                                 "route": outcome.route, "faq_id": outcome.faq_id, "created_at": now})
+                said = said or f"（{inbound.kind}）"
             messages.extend({"conversation_id": conversation.id, "direction": "out", "sender_kind": "bot",
                              "text": reply.text, "kind": "text", "payload": None, "route": outcome.route,
                              "faq_id": outcome.faq_id, "created_at": now} for reply in outcome.replies)
             if outcome.unanswered:
                 self._record_unanswered(session, conversation, inbound, outcome)
-            if self.staff_hook is not None and (effects or outcome.relay_to_staff):
-                self.staff_hook(session, conversation, effects, outcome, Message(**incoming) if incoming else None)
-            rows = self._replies(decision, conversation, received_at or now)
-            replies.extend(rows)
-            handled.append(Handled(conversation.id, outcome, rows))
+            announced = any(applied.announced for applied in self._apply(session, decision, conversation, said, now))
+            if outcome.relay_to_staff and not announced:
+                staff_relay.relay(session, self.channels, conversation, said[:1000])
+            outgoing.append(self._replies(decision, conversation, received_at or now))
         if messages:
             session.execute(_INSERT_MESSAGES, messages)
-        if replies:
-            session.execute(_INSERT_OUTBOX, replies)
-        return handled
+        rows = iter(enqueue(session, self.channels, [item for item in outgoing if item is not None]))
+        return [Handled(conversation.id, decision.outcome, next(rows) if item is not None else [])
+                for (decision, _), conversation, item in zip(decided, conversations, outgoing, strict=True)]
 
     def _conversation(self, session: Session, decision: Decision, new_contacts: dict[tuple[str, str], int],
-                      now: datetime) -> tuple[Conversation, tuple[Effect, ...]]:
+                      now: datetime) -> Conversation:
         """The conversation as the decision leaves it (a new one is added to the session)."""
         envelope, conversation, outcome = decision.envelope, decision.conversation, decision.outcome
         if decision.contact is not None:
@@ -296,11 +295,13 @@ class Pipeline:
         conversation.reply_target = envelope.reply_target
         if outcome.faq_id and not conversation.topic:
             conversation.topic = outcome.faq_id
-        effects: tuple[Effect, ...] = ()
-        if outcome.event:
-            effects = self._apply(conversation, outcome, now)
+        if outcome.urgency == "emergency":
+            conversation.urgency = "emergency"
+            conversation.needed_role = "nurse"
+        elif outcome.role and conversation.needed_role in (None, "any"):
+            conversation.needed_role = outcome.role
         conversation.last_message_at = now
-        return conversation, effects
+        return conversation
 
     def _known(self, session: Session, events: Sequence[tuple[str, Envelope]]) -> Known:
         """The contacts these events come from, each with its open conversation (None when there is
@@ -335,31 +336,29 @@ class Pipeline:
                 ids[key] = contact.id
         return ids
 
-    def _apply(self, conversation: Conversation, outcome: Outcome, now: datetime) -> tuple[Effect, ...]:
-        status, effects = transition(conversation.status, outcome.event or "")
-        conversation.status = status
-        if Effect.RECORD_HANDOFF in effects:
-            conversation.handed_off_at = conversation.handed_off_at or now
-        if outcome.urgency == "emergency":
-            conversation.urgency = "emergency"
-            conversation.needed_role = "nurse"
-        elif outcome.role and conversation.needed_role in (None, "any"):
-            conversation.needed_role = outcome.role
-        return effects
+    def _apply(self, session: Session, decision: Decision, conversation: Conversation, said: str,
+               now: datetime) -> list[Applied]:
+        """The conversation events of this message: a contact writing brings a 保留 conversation back;
+        the core's hand-off or emergency moves it on."""
+        inbound, event = decision.envelope.inbound, decision.outcome.event
+        applied = []
+        if conversation.status == "snoozed" and inbound.kind not in ("follow", "unfollow", "join", "leave") \
+                and event != "emergency":
+            applied.append(apply(session, conversation, "contact_message", BOT, self.channels, text=said, now=now))
+        if event:
+            applied.append(apply(session, conversation, event, BOT, self.channels, text=said, now=now))
+        return applied
 
-    def _replies(self, decision: Decision, conversation: Conversation, received_at: datetime) -> list[dict[str, Any]]:
-        """The replies as outbox rows (one per channel call); the first carries the reply token."""
+    def _replies(self, decision: Decision, conversation: Conversation, received_at: datetime) -> Outgoing | None:
+        """The replies, as one message for the outbox; its first row carries the reply token."""
         envelope, outcome = decision.envelope, decision.outcome
         if not outcome.replies:
-            return []
+            return None
         issued = envelope.occurred_at or received_at
-        return [{"channel": decision.channel, "target": envelope.reply_target, "conversation_id": conversation.id,
-                 "sender_kind": "bot", "urgent": any(r.urgent for r in outcome.replies), "payload": payload,
-                 "reply_token": envelope.reply_token if index == 0 else None,
-                 "reply_token_expires_at": (min(issued, received_at) + self.reply_token_ttl
-                                            if envelope.reply_token and index == 0 else None),
-                 "retry_key": str(uuid.uuid4())}
-                for index, payload in enumerate(self.channels[decision.channel].render(outcome.replies))]
+        return Outgoing(decision.channel, envelope.reply_target, conversation.id, "bot", replies=outcome.replies,
+                        urgent=any(r.urgent for r in outcome.replies), reply_token=envelope.reply_token,
+                        reply_token_expires_at=(min(issued, received_at) + self.reply_token_ttl
+                                                if envelope.reply_token else None))
 
     def _record_unanswered(self, session: Session, conversation: Conversation, inbound: Any, outcome: Outcome) -> None:
         text = inbound.text if inbound.kind == "text" else session.scalars(
@@ -394,7 +393,7 @@ def _order_key(row: Row[Any], parsed: Parsed) -> tuple[str, str]:
     """Events with the same key are handled in arrival order: a contact's; staff messages all in one."""
     if isinstance(parsed, Envelope):
         return row.channel, parsed.contact_id
-    if isinstance(parsed, StaffMessage):
+    if isinstance(parsed, StaffMessage | StaffAct):
         return row.channel, "staff"
     return row.channel, f"event:{row.id}"  # nothing to keep in order with
 

@@ -4,30 +4,38 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any, TypeVar
 
+from sqlalchemy import select
+
 from adapters.base import Channel
 from adapters.line import LineChannel
-from adapters.slack import SlackChannel, parse_vacancy_command
+from adapters.slack import SlackChannel
 from adapters.web import WebChannel
 from bot.desk import Desk
 from bot.faq_match import FaqMatcher
 from bot.hours import BusinessHours
+from bot.messages import Reply
 from bot.route_model import model as route_model
 from bot.router import Router
 from db.migrate import upgrade
-from db.models import utcnow
+from db.models import KnowledgeVersion, utcnow
 from db.session import Database
 from knowledge.faq import load_synonyms
 from knowledge.search import ResourceSearcher
-from knowledge.store import ensure_knowledge, faq_items, update_resource_fact, update_vacancy
-from zaitaku_desk import handoff
+from knowledge.store import ensure_knowledge, faq_items
+from zaitaku_desk import handoff, staff_relay
 from zaitaku_desk.outbox import Outbox
-from zaitaku_desk.pipeline import Acknowledgements, Pipeline, worker_id
+from zaitaku_desk.pipeline import Acknowledgements, Pipeline, store_events, worker_id
 from zaitaku_desk.settings import Settings
-from zaitaku_desk.staff_relay import StaffRelay
+from zaitaku_desk.staff_commands import StaffCommands
+
+# How often a process looks whether another changed the knowledge, for what it answers outside the
+# pipeline (slash commands, FAQ picks); the pipeline looks before every batch.
+KNOWLEDGE_POLL_SECONDS = 0.5
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -46,12 +54,14 @@ class Runtime:
         self.slack: SlackChannel | None = None
         if settings.slack_enabled:
             self.slack = SlackChannel(settings.slack_bot_token or "", settings.slack_api_base_url,
-                                      settings.slack_staff_channel, settings.slack_emergency_mention, self.db,
-                                      settings.hub_name)
+                                      settings.slack_staff_channel, settings.slack_emergency_mention,
+                                      handoff.Directory(self.db), settings.hub_name)
         web = WebChannel() if settings.try_page_enabled else None  # the /try page is a channel too
         self.channels: dict[str, Channel] = {
             c.name: c for c in (self.line, self.slack, web, *(extra_channels or [])) if c is not None}
-        self.relay = StaffRelay(self.channels, settings.hub_name)
+        self.staff = StaffCommands(self.channels, settings.hub_name, settings.slack_command)
+        self.knowledge_version = -1
+        self._rebuilding = threading.Lock()
         self.worker = worker_id()
         self.acks = Acknowledgements()  # webhook requests in flight; the inbound worker gives way to them
         self._wake_inbound = asyncio.Event()
@@ -68,64 +78,72 @@ class Runtime:
         ensure_knowledge(self.db)
         self.rebuild_desk()
         self.pipeline = Pipeline(self.db, self.desk, self.channels, self.settings.line_reply_token_ttl_seconds,
-                                 staff_hook=self.relay.notify, staff_message_hook=self.relay.on_staff_message,
-                                 acks=self.acks)
+                                 staff=self.staff, acks=self.acks, refresh=self.refresh_knowledge)
         self.outbox = Outbox(self.db, self.channels, self.worker, self.settings.outbox_max_attempts,
                              self.settings.outbox_backoff_base_seconds, self.settings.outbox_backoff_max_seconds)
         for name, enabled in (("LINE", self.settings.line_enabled), ("Slack", self.settings.slack_enabled)):
             log.info("channel %s: %s", name, "on" if enabled else "off (credentials not set)")
 
     def rebuild_desk(self) -> None:
+        """The core built from the knowledge as it is now in the database."""
+        with self.db.session() as session:
+            version = session.scalar(select(KnowledgeVersion.version).where(KnowledgeVersion.id == 1)) or 0
         items = faq_items(self.db)
         router = Router(FaqMatcher(items, load_synonyms()), route_model())
         hub = {"hub_name": self.settings.hub_name, "hub_phone": self.settings.hub_phone}
         self.desk = Desk(router, items, ResourceSearcher(self.db), self.hours, hub)
+        self.knowledge_version = version  # read before the items: a change meanwhile is caught next time
         if hasattr(self, "pipeline"):
             self.pipeline.desk = self.desk
 
-    # -- staff acts from a chat tool (sync; run in a thread) --------------------------------------
-    def staff_act(self, slack_user: str, conversation_id: int, act: Callable[..., handoff.ActResult]) -> str:
-        """Take / resolve / return by a Slack user; '✅ …' on success, else the reason."""
+    def refresh_knowledge(self) -> bool:
+        """Rebuild when any process changed the knowledge since this one last built; True if it did."""
         with self.db.session() as session:
-            staff = handoff.staff_by_slack(session, slack_user)
-            if staff is None:
-                return ("あなたのSlackアカウントはスタッフとして登録されていないため、この操作はできません。"
-                        "管理者に登録を依頼してください。")
-            try:
-                if act is handoff.resolve:
-                    result = handoff.resolve(session, conversation_id, staff, self.channels)
-                else:
-                    result = act(session, conversation_id, staff)
-            except handoff.HandoffError as exc:
-                return str(exc)
-        self.wake_outbox()
-        return f"✅ {result.message}"
+            version = session.scalar(select(KnowledgeVersion.version).where(KnowledgeVersion.id == 1)) or 0
+        if version == self.knowledge_version:
+            return False
+        with self._rebuilding:  # the pipeline's thread and the knowledge loop may both notice
+            if version != self.knowledge_version:
+                self.rebuild_desk()
+        return True
 
-    def update_from_slack(self, slack_user: str, text: str) -> str:
-        """`空き <id> <beds>` or `更新 <id> <電話|時間|備考|受入> <value>`, by registered staff only."""
-        parts = text.replace("　", " ").split(maxsplit=3)
-        command = self.settings.slack_command
-        with self.db.session() as session:
-            staff = handoff.staff_by_slack(session, slack_user)
-            if staff is None:
-                return "事業所情報の更新は登録スタッフだけができます。管理者に登録を依頼してください。"
-            actor = f"staff:{staff.id}"
-            if parts[0] == "更新":
-                if len(parts) != 4:
-                    return f"書き方: `{command} 更新 <事業所ID> <電話|時間|備考|受入> <値>`"
-                return update_resource_fact(session, parts[1], parts[2], parts[3], staff.id, actor)
-            parsed = parse_vacancy_command(text)
-            if parsed is None:
-                return f"書き方: `{command} 空き <事業所ID> <空床数>`"
-            return update_vacancy(session, parsed[0], parsed[1], staff.id, actor)
+    # -- what channels' request sides ask (adapters.base.DeskIngress) ----------------------------
+    async def store(self, channel: str, events: list[tuple[str, dict[str, Any]]]) -> int:
+        new = await self.run_db(store_events, self.db, channel, events)
+        if new:
+            self.wake()
+        return new
+
+    async def ask(self, text: str, offset: int = 0) -> list[Reply]:
+        return await self.run_db(self.desk.answer_professional, text, offset)
+
+    async def faq(self, faq_id: str) -> list[Reply]:
+        return await self.run_db(self.desk.answer_faq, faq_id)
+
+    async def staff_command(self, staff_external_id: str, text: str) -> str:
+        def update() -> str:
+            with self.db.session() as session:
+                return self.staff.update_resource(session, staff_external_id, text)
+        return await self.run_db(update)
 
     # -- background work -------------------------------------------------------------------------
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
-        self._tasks = [asyncio.create_task(self._inbound_loop(), name="inbound"),
-                       asyncio.create_task(self._outbox_loop(), name="outbox"),
-                       asyncio.create_task(self._reminder_loop(), name="reminders")]
+        self._tasks = [asyncio.create_task(self._knowledge_loop(), name="knowledge")]
+        if self.settings.background_work:
+            self._tasks += [asyncio.create_task(self._inbound_loop(), name="inbound"),
+                            asyncio.create_task(self._outbox_loop(), name="outbox"),
+                            asyncio.create_task(self._timer_loop(), name="timers")]
         self.wake()  # resume what a previous process accepted but did not finish
+
+    async def work(self) -> None:
+        """A worker process: what `serve` does in the background, without HTTP, until cancelled."""
+        await self.run_db(self.prepare)
+        await self.start()
+        try:
+            await asyncio.gather(*self._tasks)
+        finally:
+            await self.stop()
 
     async def stop(self) -> None:
         for task in self._tasks:
@@ -161,20 +179,33 @@ class Runtime:
                 log.exception("inbound worker pass failed; retrying")
                 await asyncio.sleep(poll)
 
-    async def _reminder_loop(self) -> None:
+    async def _timer_loop(self) -> None:
+        """Reminders of unclaimed hand-offs, and 保留 that has run out."""
         handoff_after = timedelta(minutes=self.settings.handoff_reminder_minutes)
         emergency_after = timedelta(minutes=self.settings.emergency_reminder_minutes)
         interval = max(1.0, min(30.0, emergency_after.total_seconds() / 2))
+
+        def due() -> int:
+            with self.db.session() as session:
+                now = utcnow()
+                return (handoff.wake_due(session, now, self.channels)
+                        + staff_relay.remind_unclaimed(session, self.channels, now, handoff_after, emergency_after))
         while True:
             await asyncio.sleep(interval)
             try:
-                def remind() -> int:
-                    with self.db.session() as session:
-                        return self.relay.remind_unclaimed(session, utcnow(), handoff_after, emergency_after)
-                if await asyncio.to_thread(remind):
+                if await asyncio.to_thread(due):
                     self.wake_outbox()
             except Exception:
-                log.exception("reminder pass failed")
+                log.exception("timer pass failed")
+
+    async def _knowledge_loop(self) -> None:
+        while True:
+            await asyncio.sleep(KNOWLEDGE_POLL_SECONDS)
+            try:
+                if await asyncio.to_thread(self.refresh_knowledge):
+                    log.info("knowledge changed: rebuilt (version %s)", self.knowledge_version)
+            except Exception:
+                log.exception("knowledge refresh failed")
 
     async def _outbox_loop(self) -> None:
         poll = self.settings.worker_poll_seconds

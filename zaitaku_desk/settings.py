@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     outbox_backoff_base_seconds: float = 1.0
     outbox_backoff_max_seconds: float = 300.0
     worker_poll_seconds: float = 1.0
+    # Work the stored events, the outbox and the timers in the serving process. Off: this process only
+    # takes webhooks (stored before 200) and serves the console; `zaitaku-desk worker` does the rest.
+    background_work: bool = True
     try_page_enabled: bool = True
     # Console cookies carry the Secure flag (set this when the console is served over HTTPS).
     admin_cookie_secure: bool = False

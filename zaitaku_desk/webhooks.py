@@ -45,7 +45,9 @@ def webhook_router(runtime: Runtime) -> APIRouter:
 
         from adapters.slack import build_bolt
 
-        slack = AsyncSlackRequestHandler(build_bolt(runtime, runtime.slack))
+        settings = runtime.settings
+        slack = AsyncSlackRequestHandler(build_bolt(runtime.slack, settings.slack_signing_secret or "",
+                                                    settings.slack_command, runtime))
 
         @router.post("/webhooks/slack", summary="Slack events, slash commands and interactivity")
         async def slack_webhook(request: Request) -> Any:

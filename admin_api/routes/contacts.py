@@ -14,8 +14,9 @@ from pydantic import BaseModel
 from sqlalchemy import String, cast, delete, select, update
 
 from admin_api.deps import AdminStaff, CurrentStaff, SessionDep, actor
-from db.models import Contact, Conversation, InboundEvent, Message, OutboxMessage, UnansweredQuestion, utcnow
+from db.models import Contact, Conversation, InboundEvent, Message, UnansweredQuestion, utcnow
 from knowledge.store import audit
+from zaitaku_desk import outbox
 
 router = APIRouter(prefix="/contacts", tags=["contacts"])
 ERASED = {"erased": True}
@@ -102,12 +103,7 @@ def erase_contact(contact_id: int, session: SessionDep, admin: AdminStaff) -> Er
                                       .values(text=None, payload=None).execution_options(synchronize_session=False))
         erased = result.rowcount or 0
         session.execute(delete(UnansweredQuestion).where(UnansweredQuestion.conversation_id.in_(ids)))
-        session.execute(update(OutboxMessage).where(OutboxMessage.conversation_id.in_(ids),
-                                                    OutboxMessage.status == "pending")
-                        .values(status="suppressed").execution_options(synchronize_session=False))
-        session.execute(update(OutboxMessage).where(OutboxMessage.conversation_id.in_(ids))
-                        .values(payload=ERASED, target="erased", reply_token=None)
-                        .execution_options(synchronize_session=False))
+        outbox.erase(session, ids)
         session.execute(update(Conversation).where(Conversation.id.in_(ids))
                         .values(reply_target=None).execution_options(synchronize_session=False))
     # The raw webhook bodies carry the user id and the words; they go too.

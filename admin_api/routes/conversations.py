@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from fastapi import APIRouter, HTTPException, status
-from pydantic import BaseModel, Field, field_validator
+from pydantic import AwareDatetime, BaseModel, Field, field_validator
 from sqlalchemy import select
 
 from admin_api.deps import CurrentStaff, RuntimeDep, SessionDep
 from bot.conversation import HELPDESK_LABELS
-from db.models import Contact, Conversation, Message, Staff
+from db.models import Contact, Conversation, Message, Staff, utcnow
 from zaitaku_desk import handoff
 
 router = APIRouter(prefix="/conversations", tags=["conversations"])
@@ -67,6 +67,20 @@ class ReassignBody(BaseModel):
     staff_id: int
 
 
+class SnoozeBody(BaseModel):
+    until: AwareDatetime = Field(description="when it comes back (to its owner, or to the queue); within 30 days")
+
+    @field_validator("until")
+    @classmethod
+    def soon_enough(cls, value: datetime) -> datetime:
+        if value > utcnow() + MAX_SNOOZE:
+            raise ValueError("保留は30日以内にしてください")
+        return value
+
+
+MAX_SNOOZE = timedelta(days=30)
+
+
 def _act(result: handoff.ActResult) -> ActOut:
     return ActOut(conversation_id=result.conversation_id, status=result.status, message=result.message,
                   changed=result.changed)
@@ -95,9 +109,10 @@ def get_conversation(conversation_id: int, session: SessionDep, _: CurrentStaff)
 
 @router.post("/{conversation_id}/claim", response_model=ActOut,
              summary="Take the conversation (one owner even when two claim at once; 409 for the loser)")
-def claim(conversation_id: int, session: SessionDep, staff: CurrentStaff) -> ActOut:
-    result = handoff.claim(session, conversation_id, staff)
+def claim(conversation_id: int, session: SessionDep, staff: CurrentStaff, runtime: RuntimeDep) -> ActOut:
+    result = handoff.claim(session, conversation_id, staff, runtime.channels)
     session.commit()
+    runtime.wake_outbox()
     return _act(result)
 
 
@@ -131,18 +146,32 @@ def resolve(conversation_id: int, session: SessionDep, staff: CurrentStaff, runt
 
 
 @router.post("/{conversation_id}/return", response_model=ActOut, summary="Give the conversation back to the bot")
-def return_to_bot(conversation_id: int, session: SessionDep, staff: CurrentStaff) -> ActOut:
-    result = handoff.return_to_bot(session, conversation_id, staff)
+def return_to_bot(conversation_id: int, session: SessionDep, staff: CurrentStaff, runtime: RuntimeDep) -> ActOut:
+    result = handoff.return_to_bot(session, conversation_id, staff, runtime.channels)
     session.commit()
+    runtime.wake_outbox()
+    return _act(result)
+
+
+@router.post("/{conversation_id}/snooze", response_model=ActOut,
+             summary="Set it aside (保留) until a time; it comes back to its owner, or the queue, then or when the "
+                     "contact writes")
+def snooze(conversation_id: int, body: SnoozeBody, session: SessionDep, staff: CurrentStaff,
+           runtime: RuntimeDep) -> ActOut:
+    result = handoff.snooze(session, conversation_id, staff, body.until, runtime.channels)
+    session.commit()
+    runtime.wake_outbox()
     return _act(result)
 
 
 @router.post("/{conversation_id}/reassign", response_model=ActOut, summary="Make another staff member the owner")
-def reassign(conversation_id: int, body: ReassignBody, session: SessionDep, staff: CurrentStaff) -> ActOut:
+def reassign(conversation_id: int, body: ReassignBody, session: SessionDep, staff: CurrentStaff,
+             runtime: RuntimeDep) -> ActOut:
     to = session.get(Staff, body.staff_id)
     if to is None:
         raise HTTPException(422,
                             [{"loc": ["body", "staff_id"], "msg": "スタッフが見つかりません", "type": "value_error"}])
-    result = handoff.reassign(session, conversation_id, staff, to)
+    result = handoff.reassign(session, conversation_id, staff, to, runtime.channels)
     session.commit()
+    runtime.wake_outbox()
     return _act(result)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Any, Literal
+from typing import Literal
 
 import yaml
 from fastapi import APIRouter, HTTPException, Request, Response, status
@@ -28,6 +28,7 @@ from admin_api.deps import (
 from db.models import FaqEntry, Staff, UnansweredQuestion, utcnow
 from knowledge.faq import PLACEHOLDERS, read_faq_text
 from knowledge.store import audit, upsert_faq
+from zaitaku_desk.runtime import Runtime
 
 router = APIRouter(tags=["knowledge"])
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
@@ -135,19 +136,19 @@ def _add(session: Session, body: FaqCreate, who: str) -> FaqEntry:
     return row
 
 
-def _commit_and_rebuild(session: Session, runtime: Any) -> None:
+def _commit_and_rebuild(session: Session, runtime: Runtime) -> None:
     """The bot answers with the new knowledge from the next message on."""
     session.commit()
     runtime.rebuild_desk()
 
 
-def create_entry(session: Session, runtime: Any, body: FaqCreate, staff: Staff) -> FaqEntry:
+def create_entry(session: Session, runtime: Runtime, body: FaqCreate, staff: Staff) -> FaqEntry:
     row = _add(session, body, actor(staff))
     _commit_and_rebuild(session, runtime)
     return row
 
 
-def update_entry(session: Session, runtime: Any, faq_id: str, body: FaqBody, staff: Staff) -> FaqEntry:
+def update_entry(session: Session, runtime: Runtime, faq_id: str, body: FaqBody, staff: Staff) -> FaqEntry:
     """Replace the entry's content; saving a retired entry puts it back in use."""
     row = get_entry(session, faq_id)
     values = body.model_dump()
@@ -162,7 +163,7 @@ def update_entry(session: Session, runtime: Any, faq_id: str, body: FaqBody, sta
     return row
 
 
-def retire_entry(session: Session, runtime: Any, faq_id: str, staff: Staff) -> FaqEntry:
+def retire_entry(session: Session, runtime: Runtime, faq_id: str, staff: Staff) -> FaqEntry:
     row = get_entry(session, faq_id)
     row.active, row.updated_at = False, utcnow()
     audit(session, actor(staff), "faq.retire", "faq", faq_id)
@@ -177,7 +178,7 @@ def export_yaml(session: Session) -> str:
     return yaml.safe_dump({"entries": entries}, allow_unicode=True, sort_keys=False)
 
 
-def import_entries(session: Session, runtime: Any, text: str, staff: Staff) -> ImportOut:
+def import_entries(session: Session, runtime: Runtime, text: str, staff: Staff) -> ImportOut:
     """All or nothing: every entry is checked as the bundled files and the API are, by line; only a
     file without problems is loaded (new ids created, known ids replaced and back in use)."""
     loaded = read_faq_text(text, "upload")
@@ -229,7 +230,7 @@ def _open_question(session: Session, question_id: int) -> UnansweredQuestion:
     return question
 
 
-def make_faq_from(session: Session, runtime: Any, question_id: int, body: MakeFaq, staff: Staff) -> FaqEntry:
+def make_faq_from(session: Session, runtime: Runtime, question_id: int, body: MakeFaq, staff: Staff) -> FaqEntry:
     """One step: the question becomes a new entry, or a paraphrase of an existing one."""
     question = _open_question(session, question_id)
     if body.new_entry is not None:

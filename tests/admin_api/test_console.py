@@ -132,6 +132,10 @@ def test_claim_reply_and_note_from_the_console(desk: DeskServer, database: Datab
         moved = client.post(f"{base}/reassign", data={"csrf": csrf, "staff_id": str(staff["msw"].id)},
                             follow_redirects=True)
         assert "鈴木 一郎さんに変更しました" in moved.text
-        resolved = client.post(f"{base}/resolve", data={"csrf": csrf}, follow_redirects=True)
+        # It is the MSW's now: the nurse can no longer close it; the MSW can.
+        refused = client.post(f"{base}/resolve", data={"csrf": csrf}, follow_redirects=True)
+        assert "担当の鈴木 一郎さんの相談です" in refused.text and "担当者対応中 (open)" in refused.text
+    with closing(console_login(desk, staff["msw"])) as client:
+        resolved = client.post(f"{base}/resolve", data={"csrf": csrf_of(client.get(base).text)}, follow_redirects=True)
         assert "解決済み (resolved)" in resolved.text
     assert not any("内部" in t for t in line.texts())

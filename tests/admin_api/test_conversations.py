@@ -1,18 +1,25 @@
 """The queue and the staff acts: claim (with a race), reply through the outbox to LINE, notes, resolve,
-return to bot and reassign."""
+return to bot, reassign and snooze, and who may do what to a conversation someone owns."""
 
 from __future__ import annotations
 
 import threading
 from contextlib import closing
+from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from db.models import AuditLog, Contact, Conversation, utcnow
 from db.session import Database
 from tests.admin_api.conftest import Api, Member, console_login, field_errors, handed_off
 from tests.fakes.line_platform import FakeLinePlatform
-from tests.support import DeskServer, wait_until
+from tests.support import DeskServer, line_body, wait_until
+
+
+@pytest.fixture(scope="module")
+def desk_env() -> dict[str, str]:
+    return {"EMERGENCY_REMINDER_MINUTES": "0.03"}  # the timers look every second (snoozes run out)
 
 
 def _pushes_to(line: FakeLinePlatform, user: str) -> list[str]:
@@ -200,3 +207,50 @@ def test_reassign_makes_another_staff_member_the_owner(desk: DeskServer, databas
     mine = api.get("/queue", staff["msw"], params={"mine": "true"}).json()
     assert conversation_id in {i["id"] for i in mine}
     assert "conversation.reassign" in _actions(database, conversation_id)
+
+
+def _status(db: Database, conversation_id: int) -> tuple[str, int | None]:
+    with db.session() as session:
+        conversation = session.get(Conversation, conversation_id)
+        return conversation.status, conversation.assignee_id
+
+
+def test_only_the_owner_or_a_coordinator_closes_returns_snoozes_or_reassigns_it(
+        desk: DeskServer, database: Database, api: Api, staff: dict[str, Member]) -> None:
+    _, conversation_id = handed_off(desk, database)
+    nurse, msw, coordinator = staff["nurse"], staff["msw"], staff["coordinator"]
+    assert api.post(f"/conversations/{conversation_id}/claim", msw).status_code == 200
+    later = (utcnow() + timedelta(hours=1)).isoformat()
+    for act, body in (("resolve", None), ("return", None), ("snooze", {"until": later}),
+                      ("reassign", {"staff_id": nurse.id})):
+        refused = api.post(f"/conversations/{conversation_id}/{act}", nurse, json=body)
+        assert refused.status_code == 409 and "担当" in refused.json()["detail"], (act, refused.text)
+        assert _status(database, conversation_id) == ("human", msw.id)
+    moved = api.post(f"/conversations/{conversation_id}/reassign", coordinator, json={"staff_id": nurse.id})
+    assert moved.status_code == 200 and _status(database, conversation_id) == ("human", nurse.id)
+    assert api.post(f"/conversations/{conversation_id}/resolve", nurse).status_code == 200
+    assert _actions(database, conversation_id)[-2:] == ["conversation.reassign", "conversation.resolve"]
+
+
+def test_snooze_sets_a_conversation_aside_until_its_time_or_until_the_resident_writes(
+        desk: DeskServer, database: Database, api: Api, staff: dict[str, Member], line: FakeLinePlatform) -> None:
+    user, conversation_id = handed_off(desk, database)
+    nurse = staff["nurse"]
+    path = f"/conversations/{conversation_id}/snooze"
+    assert api.post(path, nurse, json={"until": (utcnow() - timedelta(minutes=1)).isoformat()}).status_code == 409
+    assert field_errors(api.post(path, nurse, json={"until": (utcnow() + timedelta(days=31)).isoformat()})) == ["until"]
+    assert field_errors(api.post(path, nurse, json={"until": "2030-01-01T09:00:00"})) == ["until"]  # no zone
+
+    # Unowned: back to the queue when its time comes.
+    snoozed = api.post(path, nurse, json={"until": (utcnow() + timedelta(seconds=1)).isoformat()})
+    assert snoozed.status_code == 200 and _status(database, conversation_id) == ("snoozed", None)
+    assert conversation_id in {i["id"] for i in api.get("/queue", nurse, params={"status": "snoozed"}).json()}
+    wait_until(lambda: _status(database, conversation_id) == ("waiting", None), timeout=8)
+
+    # Owned: back to its owner, early when the resident writes.
+    assert api.post(f"/conversations/{conversation_id}/claim", nurse).status_code == 200
+    assert api.post(path, nurse, json={"until": (utcnow() + timedelta(hours=3)).isoformat()}).status_code == 200
+    desk.post_line(line_body("message-text", user=user, text="すみません、追加で聞きたいことがあります"))
+    wait_until(lambda: _status(database, conversation_id) == ("human", nurse.id), timeout=8)
+    actions = _actions(database, conversation_id)
+    assert actions.count("conversation.snooze") == 2 and "conversation.wake" in actions

@@ -8,9 +8,13 @@ import json
 import logging
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from zaitaku_desk.settings import get_settings
+
+if TYPE_CHECKING:
+    from adapters.base import Envelope
+    from zaitaku_desk.runtime import Runtime
 
 SHARED_TOPICS = Path("../shared/topics.yaml")
 
@@ -23,6 +27,9 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--log-level", default="info")
+
+    commands.add_parser("worker", help="work stored events, the outbox and timers, beside `serve` with "
+                                       "BACKGROUND_WORK=false (several may run on one PostgreSQL)")
 
     commands.add_parser("chat", help="talk to the desk in the terminal, as a resident would on LINE")
 
@@ -68,9 +75,9 @@ def main(argv: list[str] | None = None) -> int:
     create.add_argument("--slack-user", help="the member's Slack user id (U…), to act on hand-offs in Slack")
 
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.command == "serve" else logging.WARNING,
+    logging.basicConfig(level=logging.INFO if args.command in ("serve", "worker") else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    handler = {"serve": _serve, "chat": _chat, "db": _db, "route": _route, "eval": _eval, "train": _train,
+    handler = {"serve": _serve, "worker": _worker, "chat": _chat, "db": _db, "route": _route, "eval": _eval, "train": _train,
                "kb": _kb, "staff": _staff}[args.command]
     return handler(args)
 
@@ -78,9 +85,29 @@ def main(argv: list[str] | None = None) -> int:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from zaitaku_desk.app import create_app
+    from server.app import create_app
 
     uvicorn.run(create_app(), host=args.host, port=args.port, log_level=args.log_level)
+    return 0
+
+
+def _worker(_args: argparse.Namespace) -> int:
+    import asyncio
+    import contextlib
+    import signal
+
+    from zaitaku_desk.runtime import Runtime
+    from zaitaku_desk.settings import get_settings
+
+    async def run() -> None:
+        work = asyncio.ensure_future(Runtime(get_settings().model_copy(update={"background_work": True})).work())
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, work.cancel)
+        with contextlib.suppress(asyncio.CancelledError):
+            await work
+
+    asyncio.run(run())
     return 0
 
 
@@ -256,7 +283,7 @@ def _chat(args: argparse.Namespace) -> int:
     return 0
 
 
-def _chat_turn(runtime: Any, envelope: Any) -> None:
+def _chat_turn(runtime: Runtime, envelope: Envelope) -> None:
     with runtime.db.session() as session:
         runtime.pipeline.handle(session, "terminal", envelope)
     asyncio.run(runtime.outbox.deliver_due())

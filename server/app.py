@@ -8,9 +8,11 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 
 from admin_api import build_router
+from admin_api.console import STATIC
 from db.migrate import is_current
 from zaitaku_desk import __version__, handoff
 from zaitaku_desk.runtime import Runtime
@@ -37,6 +39,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.runtime = runtime
     app.include_router(webhook_router(runtime))
     app.include_router(build_router(runtime))
+    app.mount("/admin/static", StaticFiles(directory=STATIC), name="static")
 
     @app.exception_handler(handoff.HandoffError)
     async def refused_act(_request: Request, exc: handoff.HandoffError) -> JSONResponse:

@@ -1,0 +1,1 @@
+"""The composition root: the FastAPI application and the `zaitaku-desk` command, above every other package."""

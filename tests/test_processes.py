@@ -1,0 +1,105 @@
+"""Several processes on one database: what one does, the others see; what was acknowledged survives a crash.
+
+Each test here runs `zaitaku-desk serve` (and `zaitaku-desk worker`) as separate processes on a database
+of their own, on SQLite and on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import closing
+
+import httpx
+import pytest
+from sqlalchemy import select
+
+from db.models import Contact, Conversation, InboundEvent
+from db.session import Database
+from tests.fakes.line_platform import FakeLinePlatform
+from tests.fakes.slack_platform import FakeSlackPlatform, block_actions_body
+from tests.support import DeskServer, line_body, new_user, wait_until
+from tests.test_slack import BOT_TOKEN, SIGNING_SECRET, STAFF_CHANNEL, post_slack
+from zaitaku_desk.staff import create_staff
+
+NEW_ENTRY = {"id": "resident.process_test", "audience": "resident",
+             "question": "くるみ坂訪問入浴の予約変更はできますか？",
+             "paraphrases": ["くるみ坂訪問入浴の予約を変えたい"],
+             "answer": "くるみ坂訪問入浴（架空）の予約変更は前日17時まで受け付けます。",
+             "source": "general", "tags": ["テスト"]}
+
+
+@pytest.fixture(scope="module")
+def fake_slack() -> Iterator[FakeSlackPlatform]:
+    with FakeSlackPlatform(bot_token=BOT_TOKEN) as platform:
+        yield platform
+
+
+def _slack_env(fake_slack: FakeSlackPlatform) -> dict[str, str]:
+    return {"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET, "SLACK_API_BASE_URL": fake_slack.url,
+            "SLACK_STAFF_CHANNEL": STAFF_CHANNEL}
+
+
+def _conversation(db: Database, user: str) -> Conversation | None:
+    with db.session() as session:
+        return session.scalars(select(Conversation).join(Contact, Contact.id == Conversation.contact_id)
+                               .where(Contact.external_id == user).order_by(Conversation.id.desc())).first()
+
+
+def test_an_faq_added_through_one_process_is_answered_by_the_other(
+        database_url: str, database: Database, fake_line: FakeLinePlatform) -> None:
+    first = DeskServer(database_url, fake_line.url).start()
+    second = DeskServer(database_url, fake_line.url).start()
+    try:
+        _, token = create_staff(database, "管理 花子", "admin")
+        with closing(httpx.Client(base_url=second.url, timeout=10.0)) as visitor:
+            visitor.get("/try")
+            added = httpx.post(f"{first.url}/admin/api/faq", json=NEW_ENTRY, timeout=10,
+                               headers={"Authorization": f"Bearer {token}"})
+            assert added.status_code == 201, added.text
+            started = time.monotonic()
+            assert visitor.post("/try/messages", json={"text": "くるみ坂訪問入浴の予約変更はできますか"}).status_code == 202
+
+            def answered() -> bool:
+                texts = [m["text"] for m in visitor.get("/try/messages").json()["messages"]]
+                return any("前日17時まで" in t for t in texts)
+            wait_until(answered, timeout=8)
+            assert time.monotonic() - started < 5
+    finally:
+        first.stop()
+        second.stop()
+
+
+def test_a_button_pressed_just_before_a_crash_is_done_after_it(
+        database_url: str, database: Database, fake_line: FakeLinePlatform, fake_slack: FakeSlackPlatform) -> None:
+    # One process takes webhooks only; a worker beside it does the work.
+    ingest = DeskServer(database_url, fake_line.url, BACKGROUND_WORK="false", **_slack_env(fake_slack)).start()
+    worker = ingest.worker()
+    try:
+        create_staff(database, "佐藤 看護", "nurse", "U0NURSEP1")
+        resident = new_user()
+        assert ingest.post_line(line_body("message-text", user=resident, text="看護師さんと話したい")).status_code == 200
+        conversation = wait_until(lambda: (c := _conversation(database, resident)) and c.staff_thread_ts and c,
+                                  timeout=15)  # handed off, and its staff thread started
+        worker.terminate()
+        worker.wait(timeout=15)
+
+        # 「対応する」 is acknowledged, and the process dies before anything works it.
+        press = block_actions_body("conv_take", str(conversation.id), user_id="U0NURSEP1", channel_id=STAFF_CHANNEL,
+                                   message_ts="1700000000.000100")
+        assert post_slack(ingest, press).status_code == 200
+        ingest.stop(kill=True)
+        with database.session() as session:
+            stored = session.scalars(select(InboundEvent).where(InboundEvent.channel == "slack")).all()
+        assert len(stored) == 1 and stored[0].processed_at is None
+        assert _conversation(database, resident).status == "waiting"
+
+        # The next worker finds it and does it: the nurse owns the conversation, and the thread says so.
+        fake_slack.reset()
+        worker = ingest.worker()
+        wait_until(lambda: _conversation(database, resident).status == "human", timeout=15)
+        wait_until(lambda: any("佐藤 看護" in str(c.args) for c in fake_slack.calls_to("chat.update")), timeout=8)
+    finally:
+        worker.terminate()
+        worker.wait(timeout=15)
+        ingest.stop()
