@@ -64,7 +64,12 @@ class OutboxRow(Protocol):
 
 
 class Channel(Protocol):
+    """A channel adapter: it translates, and nothing else (no database, no business rules)."""
+
     name: str
+
+    def parse(self, raw: dict[str, Any]) -> Envelope | StaffInput | None:
+        """A stored event as the core or the staff commands read it; None: nothing to answer."""
 
     def render(self, replies: list[Reply]) -> list[dict[str, Any]]:
         """Channel payloads, each one deliverable call (LINE: up to 5 messages)."""

@@ -30,6 +30,7 @@ from adapters.base import (
     StaffMessage,
 )
 from bot.messages import Inbound, Reply, ResourceCard, postback_fields
+from bot.roles import label as role_label
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +38,6 @@ NAME = "slack"
 STAFF_TARGET = "staff:"
 MAX_SECTION = 2900
 ACTIONS = {"conv_take": "claim", "conv_resolve": "resolve", "conv_return": "return_to_bot"}  # button → staff act
-ROLE_LABELS = {"nurse": "看護師", "msw": "MSW", "any": "看護師またはMSW", None: "未判定"}
 _MENTION = re.compile(r"<@[A-Z0-9]+>\s*")
 
 
@@ -123,7 +123,7 @@ class SlackChannel:
             return  # the parent message carries the transcript, the new message included
         text = payload.get("text") or ""
         line = {"emergency": f"{self.emergency_mention} 🚨 緊急の可能性: {text}",
-                "handoff": f"📩 引き継ぎ依頼（{ROLE_LABELS.get(summary.needed_role)}）: {text}",
+                "handoff": f"📩 引き継ぎ依頼（{role_label(summary.needed_role)}）: {text}",
                 "relay": f"💬 相談者: {text}",
                 "wake": f"⏰ 保留の期限になりました（担当: {summary.assignee or 'なし'}）。",
                 "reminder": (f"{self.emergency_mention} " if summary.urgency == "emergency" else "")
@@ -212,14 +212,14 @@ def card_block(card: ResourceCard) -> dict[str, Any]:
 
 
 def staff_fallback(summary: ConversationSummary) -> str:
-    return f"相談 #{summary.id}（{ROLE_LABELS.get(summary.needed_role)}）: {summary.status_label}"
+    return f"相談 #{summary.id}（{role_label(summary.needed_role)}）: {summary.status_label}"
 
 
 def staff_blocks(summary: ConversationSummary, alert_mention: str | None) -> list[dict[str, Any]]:
     emergency = summary.urgency == "emergency"
     head = ("🚨 緊急の可能性（119案内済み）" if emergency else "📩 引き継ぎ") + f"　相談 #{summary.id}"
     owner = f"担当: {summary.assignee}" if summary.assignee else "担当: なし（未対応）"
-    lines = [f"*{head}*", f"必要な職種: {ROLE_LABELS.get(summary.needed_role)}　緊急度: {'緊急' if emergency else '通常'}",
+    lines = [f"*{head}*", f"必要な職種: {role_label(summary.needed_role)}　緊急度: {'緊急' if emergency else '通常'}",
              f"チャネル: {summary.channel}　相談者: {summary.contact_name}", f"状態: {summary.status_label}　{owner}"]
     if alert_mention:
         lines.insert(0, alert_mention)

@@ -18,6 +18,9 @@ class TerminalChannel:
         self.write = write
         self.options: list[dict[str, Any]] = []  # the quick replies last shown, for "1", "2", …
 
+    def parse(self, raw: dict[str, Any]) -> None:
+        return None  # the terminal chat hands its envelopes to the pipeline itself; nothing is stored
+
     def render(self, replies: list[Reply]) -> list[dict[str, Any]]:
         return [{"messages": [{"text": r.text, "options": [
             {"label": q.label, "text": q.text, "data": q.data} for q in r.quick_replies]} for r in replies]}]

@@ -31,8 +31,9 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from admin_api.deps import KNOWLEDGE_ROLES, REPORT_ROLES, staff_session
-from admin_api.routes.queue import QUEUE_ORDER
+from admin_api.routes.queue import DEFAULT_STATUSES, QueueItem, queue_items
 from bot.conversation import HELPDESK_LABELS
+from bot.roles import LABELS as ROLE_LABELS
 from db.models import Contact, Conversation, Message, Staff, utcnow
 from zaitaku_desk import handoff
 from zaitaku_desk.runtime import Runtime
@@ -44,7 +45,6 @@ SNOOZE_CHOICES = {30: "30分", 60: "1時間", 180: "3時間", 1440: "1日", 4320
 SNOOZE_MAX_MINUTES = max(SNOOZE_CHOICES)
 SESSION_COOKIE = "zd_session"
 CSRF_COOKIE = "zd_csrf"
-ROLE_LABELS = {"nurse": "看護師", "msw": "MSW", "any": "どなたでも", "coordinator": "コーディネーター", "admin": "管理者"}
 SENDER_LABELS = {"contact": "相談者", "bot": "ボット", "staff": "スタッフ", "system": "記録"}
 T = TypeVar("T")
 
@@ -234,28 +234,9 @@ def build_console(console: Console) -> APIRouter:
         response.delete_cookie(SESSION_COOKIE, path="/admin")
         return response
 
-    def queue_rows(role: str | None, urgency: str | None) -> list[dict[str, Any]]:
-        now = utcnow()
+    def queue_rows(role: str | None, urgency: str | None) -> list[QueueItem]:
         with runtime.db.session() as session:
-            query = select(Conversation, Contact, Staff).join(Contact, Contact.id == Conversation.contact_id) \
-                .outerjoin(Staff, Staff.id == Conversation.assignee_id) \
-                .where(Conversation.status.in_(("waiting", "human", "snoozed")))
-            if role:
-                query = query.where(Conversation.needed_role == role)
-            if urgency:
-                query = query.where(Conversation.urgency == urgency)
-            rows = []
-            for conversation, contact, assignee in session.execute(query.order_by(*QUEUE_ORDER).limit(500)):
-                since = conversation.handed_off_at or conversation.opened_at
-                minutes = int((now - since).total_seconds() // 60)
-                rows.append({"id": conversation.id, "status": conversation.status,
-                             "label": "{} ({})".format(*HELPDESK_LABELS[conversation.status]),
-                             "role": conversation.needed_role, "urgency": conversation.urgency,
-                             "channel": conversation.channel, "waiting_minutes": minutes,
-                             "contact": contact.display_name or f"相談者 #{contact.id}",
-                             "assignee": assignee.name if assignee else None})
-        rows.sort(key=lambda r: (r["urgency"] != "emergency", -r["waiting_minutes"], r["id"]))
-        return rows
+            return queue_items(session, DEFAULT_STATUSES, role, urgency, limit=500)
 
     @router.get("/")
     async def queue_page(request: Request, role: str | None = None, urgency: str | None = None) -> Response:

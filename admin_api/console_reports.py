@@ -10,9 +10,10 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
 from sqlalchemy import select
 
-from admin_api.console import ROLE_LABELS, Console
+from admin_api.console import Console
 from admin_api.deps import REPORT_ROLES
 from admin_api.routes.reports import Report, csv_response, report_for
+from bot.roles import LABELS as ROLE_LABELS
 from db.models import FaqEntry
 
 CHANNEL_LABELS = {"line": "LINE", "slack": "Slack", "web": "お試しページ"}

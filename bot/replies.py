@@ -6,8 +6,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from bot.messages import QuickReply, Reply, ResourceCard
+from bot.roles import RESIDENT_NAMES
 
-ROLE_NAMES = {"nurse": "看護師", "msw": "医療ソーシャルワーカー（MSW）", "any": "看護師または医療ソーシャルワーカー（MSW）"}
 ASK_PERSON = QuickReply("担当者と話したい", "担当者と話したい", data="action=handoff")
 SAMPLE_NOTICE = "※これはサンプルデータ（架空の事業所）です。実在しないため電話をかけないでください。"
 LABEL_MAX = 20  # LINE quick-reply labels are at most 20 characters
@@ -64,7 +64,7 @@ def greeting(hub_name: str, hours: str) -> Reply:
 
 
 def handoff(role: str, is_open: bool, hours: str, next_opening: str | None) -> Reply:
-    who = ROLE_NAMES.get(role, ROLE_NAMES["any"])
+    who = RESIDENT_NAMES.get(role, RESIDENT_NAMES["any"])
     if is_open:
         when = "受付時間内です。順番にお返事しますので、このトークでお待ちください。"
     else:

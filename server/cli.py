@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from bot.roles import Role
 from zaitaku_desk.settings import get_settings
 
 if TYPE_CHECKING:
@@ -71,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     staff_actions = staff.add_subparsers(dest="action", required=True)
     create = staff_actions.add_parser("create", help="create a staff account and print its API token once")
     create.add_argument("--name", required=True)
-    create.add_argument("--role", required=True, choices=["nurse", "msw", "coordinator", "admin"])
+    create.add_argument("--role", required=True, choices=list(Role))
     create.add_argument("--slack-user", help="the member's Slack user id (U…), to act on hand-offs in Slack")
 
     args = parser.parse_args(argv)

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from adapters.base import Channel, ConversationSummary
 from bot.conversation import HELPDESK_LABELS, InvalidTransition
 from bot.messages import Reply
+from bot.roles import Role
 from db.models import Contact, Conversation, Message, Staff, utcnow
 from db.session import Database
 from knowledge.store import audit
@@ -27,7 +28,6 @@ from zaitaku_desk.outbox import ChannelUnavailable, NotOwner, Outgoing, enqueue
 
 NOTE_PREFIXES = ("メモ:", "メモ：", "note:", "Note:", "NOTE:")
 OVERRIDE_ROLES = ("coordinator", "admin")  # may close, return or reassign what another owns
-ROLE_TITLES = {"nurse": "看護師", "msw": "医療ソーシャルワーカー", "coordinator": "コーディネーター", "admin": "スタッフ"}
 
 
 class HandoffError(Exception):
@@ -137,7 +137,7 @@ def staff_reply(session: Session, conversation_id: int, staff: Staff, text: str,
     """A staff member's words to the resident: only the owner may send them (lesson: no slips)."""
     conversation = _get(session, conversation_id)
     now = utcnow()
-    signed = f"【{hub_name} {ROLE_TITLES.get(staff.role, 'スタッフ')} {staff.name}】\n{text.strip()}"
+    signed = f"【{hub_name} {Role(staff.role).title} {staff.name}】\n{text.strip()}"
     try:
         enqueue(session, channels, [Outgoing(conversation.channel, conversation.reply_target or "", conversation_id,
                                              "staff", replies=[Reply(signed)], staff_id=staff.id)])

@@ -9,11 +9,12 @@ from datetime import timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from bot.roles import Role
 from db.models import ConsoleSession, Staff, utcnow
 from db.session import Database
 from knowledge.store import audit
 
-ROLES = ("nurse", "msw", "coordinator", "admin")
+ROLES = tuple(Role)
 
 
 def hash_token(token: str) -> str:
@@ -25,16 +26,27 @@ def staff_by_token(session: Session, token: str) -> Staff | None:
     return session.scalars(select(Staff).where(Staff.token_hash == hash_token(token), Staff.active)).first()
 
 
-def create_staff(db: Database, name: str, role: str, slack_user: str | None = None,
-                 actor: str = "cli") -> tuple[int, str]:
+def new_token() -> str:
+    """A fresh API token (shown once; only its hash is stored)."""
+    return "zd_" + secrets.token_urlsafe(32)
+
+
+def add_staff(session: Session, name: str, role: str, slack_user: str | None, actor: str) -> tuple[Staff, str]:
+    """A new staff account with its first token, audited. IntegrityError: the Slack user is taken."""
     if role not in ROLES:
         raise ValueError(f"role must be one of {', '.join(ROLES)}")
-    token = "zd_" + secrets.token_urlsafe(32)
+    token = new_token()
+    staff = Staff(name=name, role=str(role), slack_user_id=slack_user or None, token_hash=hash_token(token))
+    session.add(staff)
+    session.flush()
+    audit(session, actor, "staff.create", "staff", str(staff.id), {"role": str(role), "slack_user": slack_user})
+    return staff, token
+
+
+def create_staff(db: Database, name: str, role: str, slack_user: str | None = None,
+                 actor: str = "cli") -> tuple[int, str]:
     with db.session() as session:
-        staff = Staff(name=name, role=role, slack_user_id=slack_user or None, token_hash=hash_token(token))
-        session.add(staff)
-        session.flush()
-        audit(session, actor, "staff.create", "staff", str(staff.id), {"role": role, "slack_user": slack_user})
+        staff, token = add_staff(session, name, role, slack_user, actor)
         return staff.id, token
 
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 from sqlalchemy import case, select
+from sqlalchemy.orm import Session
 
 from admin_api.deps import CurrentStaff, SessionDep
 from bot.conversation import HELPDESK_LABELS
@@ -43,19 +45,25 @@ class QueueItem(BaseModel):
 
 @router.get("/queue", response_model=list[QueueItem],
             summary="Conversations needing staff: emergencies first, then the longest waiting")
-def list_queue(session: SessionDep, _: CurrentStaff,
+def list_queue(session: SessionDep, staff: CurrentStaff,
                status: Annotated[list[Status], Query()] = DEFAULT_STATUSES,
                role: Literal["nurse", "msw", "any"] | None = None,
                urgency: Literal["normal", "emergency"] | None = None,
                mine: bool = False, limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> list[QueueItem]:
+    return queue_items(session, status, role, urgency, staff.id if mine else None, limit)
+
+
+def queue_items(session: Session, status: Sequence[str], role: str | None = None, urgency: str | None = None,
+                assignee_id: int | None = None, limit: int = 200) -> list[QueueItem]:
+    """The queue as the API and the console show it: sorted and limited in SQL, emergencies first."""
     query = select(Conversation, Contact, Staff).join(Contact, Contact.id == Conversation.contact_id) \
         .outerjoin(Staff, Staff.id == Conversation.assignee_id).where(Conversation.status.in_(status))
-    if role is not None:
+    if role:
         query = query.where(Conversation.needed_role == role)
-    if urgency is not None:
+    if urgency:
         query = query.where(Conversation.urgency == urgency)
-    if mine:
-        query = query.where(Conversation.assignee_id == _.id)
+    if assignee_id is not None:
+        query = query.where(Conversation.assignee_id == assignee_id)
     now = utcnow()
     items = []
     for conversation, contact, assignee in session.execute(query.order_by(*QUEUE_ORDER).limit(limit)):
@@ -71,5 +79,4 @@ def list_queue(session: SessionDep, _: CurrentStaff,
             assignee=assignee.name if assignee else None, opened_at=conversation.opened_at,
             handed_off_at=conversation.handed_off_at, last_message_at=conversation.last_message_at,
             waiting_seconds=waiting))
-    items.sort(key=lambda i: (i.urgency != "emergency", -(i.waiting_seconds or 0), i.id))
     return items

@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-import secrets
-from typing import Literal
-
 from fastapi import APIRouter, HTTPException, status
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from admin_api.deps import AdminStaff, CurrentStaff, SessionDep, actor
+from bot.roles import Role
 from db.models import Staff
 from knowledge.store import audit
-from zaitaku_desk.staff import end_console_sessions, hash_token
+from zaitaku_desk.staff import add_staff, end_console_sessions, hash_token, new_token
 
 router = APIRouter(tags=["staff"])
-Role = Literal["nurse", "msw", "coordinator", "admin"]
 
 
 class StaffOut(BaseModel):
@@ -50,10 +47,6 @@ def _out(staff: Staff) -> StaffOut:
                     active=staff.active, has_token=staff.token_hash is not None)
 
 
-def _new_token() -> str:
-    return "zd_" + secrets.token_urlsafe(32)
-
-
 def _get(session: SessionDep, staff_id: int) -> Staff:
     staff = session.get(Staff, staff_id)
     if staff is None:
@@ -74,16 +67,10 @@ def list_staff(session: SessionDep, _: AdminStaff) -> list[StaffOut]:
 @router.post("/staff", response_model=StaffWithToken, status_code=201,
              summary="Create a staff account and its first token (admin); the token is shown once")
 def create_staff(body: StaffCreate, session: SessionDep, admin: AdminStaff) -> StaffWithToken:
-    token = _new_token()
-    staff = Staff(name=body.name, role=body.role, slack_user_id=body.slack_user_id or None,
-                  token_hash=hash_token(token))
-    session.add(staff)
     try:
-        session.flush()
+        staff, token = add_staff(session, body.name, body.role, body.slack_user_id, actor(admin))
     except IntegrityError:
         raise HTTPException(status.HTTP_409_CONFLICT, "このSlackユーザーはすでに別のスタッフに登録されています。") from None
-    audit(session, actor(admin), "staff.create", "staff", str(staff.id),
-          {"role": body.role, "slack_user": body.slack_user_id})
     session.commit()
     return StaffWithToken(**_out(staff).model_dump(), token=token)
 
@@ -108,7 +95,7 @@ def update_staff(staff_id: int, body: StaffUpdate, session: SessionDep, admin: A
              summary="Issue a new token, replacing the old one (admin); shown once")
 def rotate_token(staff_id: int, session: SessionDep, admin: AdminStaff) -> StaffWithToken:
     staff = _get(session, staff_id)
-    token = _new_token()
+    token = new_token()
     staff.token_hash = hash_token(token)
     end_console_sessions(session, staff.id)
     audit(session, actor(admin), "staff.token_issue", "staff", str(staff.id))
