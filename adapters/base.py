@@ -51,6 +51,7 @@ class SendResult:
     via: str | None = None  # reply | push
     error: str | None = None
     retry_after: float | None = None  # seconds, when the platform said so (429 Retry-After)
+    uncertain: bool = False  # the call may have reached the platform (a timeout): see outbox.outcome_unknown
 
 
 class OutboxRow(Protocol):
@@ -61,6 +62,7 @@ class OutboxRow(Protocol):
     retry_key: str
     attempts: int
     last_error: str | None
+    outcome_unknown: bool
 
 
 class Channel(Protocol):

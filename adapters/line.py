@@ -156,15 +156,16 @@ class LineChannel:
             except ApiException as exc:
                 if exc.status != 400:
                     return _classify(exc, "reply")
-                if (row.last_error or "").startswith(REPLY_UNCERTAIN):
-                    # Our previous reply timed out and the fresh token is now used up: that reply
-                    # got through. Pushing again would say everything twice.
+                if row.outcome_unknown:
+                    # An earlier reply of ours timed out (or its worker died mid-send) and the fresh
+                    # token is now used up: that reply got through. Pushing would say it twice.
                     return SendResult("sent", via="reply")
                 log.info("reply token refused; pushing instead")
             except (TimeoutError, aiohttp.ClientError) as exc:
                 # A reply cannot carry a retry key, so it is retried as a reply while the token
                 # is fresh (see above) and becomes a keyed push only once the token expired.
-                return SendResult("retry", via="reply", error=f"{REPLY_UNCERTAIN}{type(exc).__name__}")
+                return SendResult("retry", via="reply", error=f"{REPLY_UNCERTAIN}{type(exc).__name__}",
+                                  uncertain=True)
         try:
             await self._post(PUSH_PATH, {"to": row.target, **row.payload}, {"X-Line-Retry-Key": row.retry_key})
             return SendResult("sent", via="push")

@@ -46,7 +46,7 @@ class SlackChannel:
 
     def __init__(self, token: str, base_url: str, staff_channel: str | None, emergency_mention: str,
                  directory: StaffDirectory, hub_name: str) -> None:
-        self.client = AsyncWebClient(token=token, base_url=base_url)
+        self.client = AsyncWebClient(token=token, base_url=base_url, timeout=10)  # within the outbox's lease
         self.staff_channel = staff_channel
         self.emergency_mention = emergency_mention
         self.directory = directory

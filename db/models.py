@@ -18,6 +18,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     event,
+    false,
     text,
     update,
 )
@@ -164,6 +165,10 @@ class OutboxMessage(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
     sent_via: Mapped[str | None] = mapped_column(String(16))  # reply | push
+    # An attempt may have reached the platform without our hearing back (a timeout, a crash between
+    # sending and recording). Sticky until a send is confirmed: a later "reply token used" then means
+    # that attempt got through, whatever errors came in between.
+    outcome_unknown: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class FaqEntry(Base):

@@ -14,7 +14,7 @@ from adapters.line import LineChannel
 from db.models import Contact, Conversation, InboundEvent, Message, OutboxMessage, utcnow
 from db.session import Database
 from tests.fakes.line_platform import FakeLinePlatform
-from tests.support import LINE_SECRET, LINE_TOKEN, DeskServer, line_body, new_user
+from tests.support import LINE_SECRET, LINE_TOKEN, DeskServer, line_body, new_user, wait_until
 from zaitaku_desk.outbox import Outbox
 from zaitaku_desk.pipeline import store_events
 
@@ -61,6 +61,32 @@ def test_a_killed_server_resumes_unsent_replies(server: DeskServer, database: Da
                                   retry_key=str(uuid.uuid4())))
     server.start()
     assert line.wait_for_deliveries(1, timeout=10)[0].messages[0]["text"] == "再開後に届く返信"
+
+
+def test_a_reply_sent_just_before_a_crash_is_not_sent_again(
+        database: Database, database_url: str, line: FakeLinePlatform) -> None:
+    # The reply reaches LINE, and the process dies before it hears back (so before it records it).
+    first = DeskServer(database_url, line.url, LINE_REQUEST_TIMEOUT_SECONDS="10", OUTBOX_CLAIM_LEASE_SECONDS="1").start()
+    try:
+        line.delay_next(1, seconds=5.0, endpoint="reply")
+        first.post_line(line_body("message-text", user=(user := new_user()), text="人と話したい"))
+        line.wait_for_deliveries(1, timeout=10)
+        first.stop(kill=True)
+    finally:
+        first.stop()
+    # The next process takes the row again once the lease is over; the token is used: it was sent.
+    second = DeskServer(database_url, line.url, OUTBOX_CLAIM_LEASE_SECONDS="1").start()
+    try:
+        def recorded() -> OutboxMessage | None:
+            with database.session() as session:
+                row = session.scalars(select(OutboxMessage).where(OutboxMessage.target == user)).one()
+                return row if row.status == "sent" else None
+        row = wait_until(recorded, timeout=10)
+        assert row.sent_via == "reply" and row.outcome_unknown
+        assert len([d for d in line.delivered if d.reply_token or d.to == user]) == 1
+        assert not any(r.path.endswith("/push") for r in line.requests)
+    finally:
+        second.stop()
 
 
 def test_while_a_person_owns_the_conversation_only_emergencies_get_a_bot_reply(

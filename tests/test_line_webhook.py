@@ -199,6 +199,20 @@ def test_a_reply_that_timed_out_is_not_pushed_again(desk: DeskServer, line: Fake
     assert not any(r.path.endswith("/push") for r in line.requests)
 
 
+def test_a_reply_that_timed_out_stays_uncertain_through_later_errors(desk: DeskServer, line: FakeLinePlatform) -> None:
+    # The first reply is delivered but its answer is late; the retry meets a 500; the next finds the
+    # token used. Whether the first got through was never known: it did, so nothing is pushed.
+    line.delay_next(1, seconds=2.0, endpoint="reply")
+    desk.post_line(line_body("message-text", user=new_user(), text="人と話したい"))
+    wait_until(lambda: [r for r in line.requests if r.path.endswith("/reply")], timeout=10)
+    line.fail_next(1, status=500, endpoint="reply")
+    wait_until(lambda: len([r for r in line.requests if r.path.endswith("/reply")]) >= 3, timeout=10)
+    time.sleep(1.0)
+    assert [r.status for r in line.requests if r.path.endswith("/reply")][:3] == [200, 500, 400]
+    assert len(line.delivered) == 1
+    assert not any(r.path.endswith("/push") for r in line.requests)
+
+
 def test_a_permanent_failure_is_kept_visible(desk: DeskServer, line: FakeLinePlatform, db: Database) -> None:
     user = new_user()
     line.expire_all_reply_tokens()

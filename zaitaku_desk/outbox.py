@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, bindparam, exists, insert, or_, select, update
+from sqlalchemy import ColumnElement, Row, and_, bindparam, exists, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from adapters.base import Channel, SendResult
@@ -31,7 +31,6 @@ from db.session import Database
 
 log = logging.getLogger(__name__)
 
-CLAIM_LEASE = timedelta(seconds=120)
 
 
 class NotOwner(PermissionError):
@@ -77,7 +76,7 @@ def enqueue(session: Session, channels: Mapping[str, Channel],
                      "sender_kind": item.sender, "urgent": item.urgent, "payload": payload,
                      "reply_token": item.reply_token if index == 0 else None,
                      "reply_token_expires_at": item.reply_token_expires_at if index == 0 else None,
-                     "retry_key": str(uuid.uuid4()), "status": "pending", "attempts": 0,
+                     "retry_key": str(uuid.uuid4()), "status": "pending", "attempts": 0, "outcome_unknown": False,
                      "next_attempt_at": utcnow(), "created_at": utcnow()}
                         for index, payload in enumerate(payloads)])
     rows = [row for group in grouped for row in group]
@@ -123,7 +122,10 @@ _CLAIM = (update(_OUTBOX).where(_OUTBOX.c.id.in_(
         ~exists().where(_EARLIER.c.target == _CANDIDATE.c.target, _EARLIER.c.channel == _CANDIDATE.c.channel,
                         _EARLIER.c.status == "pending", _EARLIER.c.id < _CANDIDATE.c.id),
     )).order_by(_CANDIDATE.c.id).limit(bindparam("limit"))), *_due(_OUTBOX))
-    .values(claimed_at=_NOW, claimed_by=bindparam("worker"))
+    .values(claimed_at=_NOW, claimed_by=bindparam("worker"),
+            # Claimed before and never recorded: that worker died mid-send, maybe after a reply got through.
+            outcome_unknown=or_(_OUTBOX.c.outcome_unknown,
+                                and_(_OUTBOX.c.claimed_at.is_not(None), _OUTBOX.c.reply_token.is_not(None))))
     .returning(*_OUTBOX.c, select(Conversation.status).where(Conversation.id == _OUTBOX.c.conversation_id)
                .scalar_subquery().label("conversation_status")))
 _SUPPRESS = (update(_OUTBOX).where(_OUTBOX.c.id.in_(bindparam("ids", expanding=True)))
@@ -135,13 +137,17 @@ _NEXT_DUE = (select(_OUTBOX.c.next_attempt_at).where(_OUTBOX.c.status == "pendin
 
 class Outbox:
     def __init__(self, db: Database, channels: dict[str, Channel], worker: str, max_attempts: int,
-                 backoff_base: float, backoff_max: float) -> None:
+                 backoff_base: float, backoff_max: float, lease: float = 30.0) -> None:
         self.db = db
         self.channels = channels
         self.worker = worker
         self.max_attempts = max_attempts
         self.backoff_base = backoff_base
         self.backoff_max = backoff_max
+        # A claim older than this belongs to a worker that died mid-send: another takes the row. Longer
+        # than any one pass (every call has its timeout), shorter than a reply token's life, so a
+        # reply that got through before the crash is found "used" and not pushed again.
+        self.lease = timedelta(seconds=lease)
 
     async def deliver_due(self, limit: int = 50) -> float | None:
         """Send everything due now, one row per target at a time, targets in parallel.
@@ -170,7 +176,7 @@ class Outbox:
 
     def _claim(self, session: Session, now: datetime, limit: int) -> list[Row[Any]]:
         """Due rows, claimed for this worker; a bot row whose conversation a person owns is suppressed."""
-        claimed = sorted(session.execute(_CLAIM, {"now": now, "stale": now - CLAIM_LEASE, "limit": limit,
+        claimed = sorted(session.execute(_CLAIM, {"now": now, "stale": now - self.lease, "limit": limit,
                                                   "worker": self.worker}).all(), key=lambda row: row.id)
         silenced = [row.id for row in claimed if row.sender_kind == "bot" and not row.urgent
                     and row.conversation_status is not None and not bot_may_speak(row.conversation_status)]
@@ -191,7 +197,8 @@ class Outbox:
     def _outcome(self, row: Row[Any], result: SendResult, now: datetime) -> dict[str, Any]:
         """The row's new state after one attempt."""
         change = {"row_id": row.id, "attempts": row.attempts + 1, "claimed_at": None, "last_error": result.error,
-                  "status": "pending", "sent_at": None, "sent_via": None, "next_attempt_at": row.next_attempt_at}
+                  "status": "pending", "sent_at": None, "sent_via": None, "next_attempt_at": row.next_attempt_at,
+                  "outcome_unknown": row.outcome_unknown or result.uncertain}
         if result.outcome == "sent":
             change.update(status="sent", sent_at=now, sent_via=result.via)
         elif result.outcome == "failed" or change["attempts"] >= self.max_attempts:

@@ -80,7 +80,8 @@ class Runtime:
         self.pipeline = Pipeline(self.db, self.desk, self.channels, self.settings.line_reply_token_ttl_seconds,
                                  staff=self.staff, acks=self.acks, refresh=self.refresh_knowledge)
         self.outbox = Outbox(self.db, self.channels, self.worker, self.settings.outbox_max_attempts,
-                             self.settings.outbox_backoff_base_seconds, self.settings.outbox_backoff_max_seconds)
+                             self.settings.outbox_backoff_base_seconds, self.settings.outbox_backoff_max_seconds,
+                             self.settings.outbox_claim_lease_seconds)
         for name, enabled in (("LINE", self.settings.line_enabled), ("Slack", self.settings.slack_enabled)):
             log.info("channel %s: %s", name, "on" if enabled else "off (credentials not set)")
 

@@ -49,6 +49,7 @@ class Settings(BaseSettings):
     outbox_max_attempts: int = 8
     outbox_backoff_base_seconds: float = 1.0
     outbox_backoff_max_seconds: float = 300.0
+    outbox_claim_lease_seconds: float = 30.0  # a worker that died mid-send: its rows are taken again after this
     worker_poll_seconds: float = 1.0
     # Work the stored events, the outbox and the timers in the serving process. Off: this process only
     # takes webhooks (stored before 200) and serves the console; `zaitaku-desk worker` does the rest.
