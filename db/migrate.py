@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import fcntl
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +12,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -32,6 +34,35 @@ def on_this_backend(dialect: str) -> Callable[..., bool]:
         only = getattr(getattr(obj, "_ddl_if", None), "dialect", None)  # SQLAlchemy keeps ddl_if here
         return reflected or only is None or dialect in ((only,) if isinstance(only, str) else only)
     return include
+
+
+STARTUP_LOCK = 0x7A64_0001  # PostgreSQL advisory lock key: "zd", 1
+
+
+@contextmanager
+def startup_lock(engine: Engine) -> Iterator[None]:
+    """One process at a time migrates and loads the first knowledge: desks started together on a
+    fresh database wait for each other instead of colliding (PostgreSQL: an advisory lock; SQLite:
+    a lock file beside the database)."""
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as connection:
+            connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": STARTUP_LOCK})
+            try:
+                yield
+            finally:
+                connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": STARTUP_LOCK})
+                connection.commit()
+        return
+    database = engine.url.database
+    if not database or database == ":memory:":
+        yield
+        return
+    with open(f"{database}.startup-lock", "a+b") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def upgrade(engine: Engine) -> None:

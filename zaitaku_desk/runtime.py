@@ -21,7 +21,7 @@ from bot.hours import BusinessHours
 from bot.messages import Reply
 from bot.route_model import model as route_model
 from bot.router import Router
-from db.migrate import upgrade
+from db.migrate import startup_lock, upgrade
 from db.models import KnowledgeVersion, utcnow
 from db.session import Database
 from knowledge.faq import load_synonyms
@@ -74,8 +74,9 @@ class Runtime:
 
     def prepare(self) -> None:
         """Migrations, the bundled knowledge on a fresh database, and the core built from it."""
-        upgrade(self.db.engine)
-        ensure_knowledge(self.db)
+        with startup_lock(self.db.engine):
+            upgrade(self.db.engine)
+            ensure_knowledge(self.db)
         self.rebuild_desk()
         self.pipeline = Pipeline(self.db, self.desk, self.channels, self.settings.line_reply_token_ttl_seconds,
                                  staff=self.staff, acks=self.acks, refresh=self.refresh_knowledge)
