@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from db.models import FaqEntry
 from db.session import Database
@@ -20,7 +20,7 @@ def test_three_desks_started_together_on_a_fresh_database_all_come_up(
     def start(server: DeskServer) -> None:
         try:
             server.start(timeout=60)
-        except BaseException as exc:  # noqa: BLE001 - reported below
+        except BaseException as exc:
             failures.append(exc)
     threads = [threading.Thread(target=start, args=(server,)) for server in servers]
     try:
