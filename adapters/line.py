@@ -35,6 +35,7 @@ MAX_MESSAGES_PER_CALL = 5
 MAX_TEXT = 5000
 MAX_QUICK_REPLIES = 13
 REPLY_UNCERTAIN = "reply outcome unknown: "
+MAX_EVENT_ID = 128  # inbound_events.event_id; LINE's are 26 characters
 REPLY_PATH = "/v2/bot/message/reply"
 PUSH_PATH = "/v2/bot/message/push"
 _MEDIA = {"image": "image", "video": "video", "audio": "audio", "file": "file", "sticker": "sticker",
@@ -78,17 +79,25 @@ class LineChannel:
     def events(self, body: bytes) -> list[tuple[str, dict[str, Any]]]:
         """(event id, raw event) for each event of a verified body; a clear error if it is not one."""
         try:
-            payload = json.loads(body.decode("utf-8"))
+            payload = json.loads(body.decode("utf-8"), parse_constant=_not_json)
         except UnicodeDecodeError:
             raise WebhookError(400, "body is not valid UTF-8") from None
         except json.JSONDecodeError as exc:
             raise WebhookError(400, f"body is not valid JSON: {exc.msg} at line {exc.lineno}") from None
+        except RecursionError:
+            raise WebhookError(400, "body is nested too deeply") from None
         if not isinstance(payload, dict) or not isinstance(payload.get("events"), list):
             raise WebhookError(400, "body must be a JSON object with an 'events' list")
         out = []
         for event in payload["events"]:
             if not isinstance(event, dict) or not isinstance(event.get("type"), str):
                 raise WebhookError(400, "each event must be an object with a 'type'")
+            given = event.get("webhookEventId")
+            if given is not None and not (isinstance(given, str) and 0 < len(given) <= MAX_EVENT_ID):
+                raise WebhookError(400, f"webhookEventId must be a string of 1 to {MAX_EVENT_ID} characters")
+            for key in ("source", "message", "postback"):
+                if event.get(key) is not None and not isinstance(event[key], dict):
+                    raise WebhookError(400, f"'{key}' of an event must be an object")
             out.append((event_id(event), event))
         return out
 
@@ -231,8 +240,19 @@ def _mentions_bot(content: TextMessageContent) -> bool:
     return bool(mention and any(getattr(m, "is_self", False) for m in mention.mentionees or []))
 
 
+def _not_json(constant: str) -> None:
+    """NaN and Infinity are not JSON (Python reads them; PostgreSQL would refuse to store them)."""
+    raise json.JSONDecodeError(f"{constant} is not JSON", constant, 0)
+
+
 def _timestamp(ms: Any) -> datetime | None:
-    return datetime.fromtimestamp(ms / 1000, UTC) if isinstance(ms, (int, float)) else None
+    """LINE's milliseconds as a time; None when it is not one (not a number, infinite, out of range)."""
+    if not isinstance(ms, int | float) or isinstance(ms, bool):
+        return None
+    try:
+        return datetime.fromtimestamp(ms / 1000, UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
 
 
 def _text_message(reply: Reply) -> dict[str, Any]:

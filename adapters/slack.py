@@ -39,6 +39,10 @@ STAFF_TARGET = "staff:"
 MAX_SECTION = 2900
 ACTIONS = {"conv_take": "claim", "conv_resolve": "resolve", "conv_return": "return_to_bot"}  # button → staff act
 _MENTION = re.compile(r"<@[A-Z0-9]+>\s*")
+# Bolt logs a refused request's whole body at INFO (a stale timestamp is enough): it may hold what a
+# resident wrote. Its warnings and errors still reach the log.
+QUIET_BOLT = logging.getLogger("adapters.slack.bolt")
+QUIET_BOLT.setLevel(logging.WARNING)
 
 
 class SlackChannel:
@@ -273,7 +277,8 @@ def build_bolt(channel: SlackChannel, signing_secret: str, command: str, desk: D
     event ids, and redelivers either under its own. Pages and FAQ picks, which change nothing, are
     answered straight after the acknowledgement.
     """
-    app = AsyncApp(client=channel.client, signing_secret=signing_secret, process_before_response=True)
+    app = AsyncApp(client=channel.client, signing_secret=signing_secret, process_before_response=True,
+                   logger=QUIET_BOLT)
     background: set[asyncio.Task[None]] = set()
 
     def after_ack(work: Any) -> None:

@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
+from sqlalchemy.exc import DataError
 
 from admin_api import build_router
 from admin_api.console import STATIC
@@ -46,6 +47,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         """A staff act the conversation's state does not allow: 409 (404 when it does not exist)."""
         code = 404 if isinstance(exc, handoff.ConversationNotFound) else 409
         return JSONResponse({"detail": str(exc)}, status_code=code)
+
+    @app.exception_handler(DataError)
+    @app.exception_handler(OverflowError)
+    async def out_of_range(_request: Request, _exc: Exception) -> JSONResponse:
+        """A value no column or date can hold (an id past 2³¹ on PostgreSQL or 2⁶³ on SQLite, the year
+        9999): the request's fault, answered 422; nothing was written (the transaction rolls back)."""
+        return JSONResponse({"detail": "値が大きすぎるか、範囲外です。"}, status_code=422)
 
     @app.get("/healthz", tags=["health"], summary="The process is up")
     async def healthz() -> dict[str, str]:

@@ -140,8 +140,15 @@ def report_csv(report: Report) -> str:
     return "\ufeff" + out.getvalue()
 
 
+REPORT_YEARS = (2000, 2100)
+
+
 def report_for(session: Any, timezone: str, date_from: date, date_to: date) -> Report:
     """The report for whole days in the hub's timezone, both ends included."""
+    for name, day in (("from", date_from), ("to", date_to)):
+        if not REPORT_YEARS[0] <= day.year <= REPORT_YEARS[1]:
+            raise HTTPException(422, [{"loc": ["query", name], "type": "value_error",
+                                       "msg": f"{REPORT_YEARS[0]}年から{REPORT_YEARS[1]}年までの日付にしてください"}])
     if date_to < date_from:
         raise HTTPException(422,
                             [{"loc": ["query", "to"], "msg": "終了日が開始日より前です", "type": "value_error"}])

@@ -1,0 +1,195 @@
+"""Hostile and malformed input, table by table: a clear 4xx, nothing stored, no traceback, no text in the log.
+
+Every body below is correctly signed unless the case is about the signature: a forger who knows the
+secret, or a platform bug, must not make the desk answer 500 (which makes LINE and Slack send it again)
+or hold an event that fails five times.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+from urllib.parse import parse_qs
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+
+from db.models import InboundEvent, Message
+from db.session import Database
+from tests.admin_api.conftest import Api, Member, staff  # noqa: F401 - the fixtures
+from tests.fakes.line_platform import FakeLinePlatform
+from tests.fakes.slack_platform import FakeSlackPlatform, block_actions_body, event_callback, signed_headers
+from tests.support import DeskServer, line_body, line_signature, new_user, wait_until
+
+SECRET_WORDS = "ひみつの相談内容"  # a resident's words: must never reach the log
+SIGNING_SECRET = "bad-input-signing-secret"
+BOT_TOKEN = "xoxb-bad-input"
+
+
+@pytest.fixture(scope="module")
+def fake_slack() -> Any:
+    with FakeSlackPlatform(bot_token=BOT_TOKEN) as platform:
+        yield platform
+
+
+@pytest.fixture(scope="module")
+def desk_env(fake_slack: FakeSlackPlatform) -> dict[str, str]:
+    return {"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET, "SLACK_API_BASE_URL": fake_slack.url,
+            "SLACK_STAFF_CHANNEL": "C0STAFFBAD", "MAX_BODY_BYTES": "200000"}
+
+
+@pytest.fixture(scope="module")
+def api(desk: DeskServer) -> Api:
+    return Api(desk)
+
+
+def _event(**overrides: Any) -> dict[str, Any]:
+    event = line_body("message-text", user=new_user(), text=SECRET_WORDS)["events"][0]
+    return {**event, **overrides}
+
+
+def _line(events: Any) -> bytes:
+    return json.dumps({"destination": "Uxxx", "events": events}, ensure_ascii=False).encode()
+
+
+LINE_CASES: dict[str, tuple[bytes, dict[str, str], int]] = {
+    # name: (body, header overrides, expected status)
+    "not JSON": (b"{" + SECRET_WORDS.encode(), {}, 400),
+    "not UTF-8": (b'{"events": ["\xff\xfe"]}', {}, 400),
+    "a JSON array": (b"[1, 2, 3]", {}, 400),
+    "events is a string": (json.dumps({"events": "x"}).encode(), {}, 400),
+    "events is an object": (json.dumps({"events": {"a": 1}}).encode(), {}, 400),
+    "an event is a string": (_line(["x"]), {}, 400),
+    "an event is a number": (_line([1]), {}, 400),
+    "an event without a type": (_line([{"message": {"text": SECRET_WORDS}}]), {}, 400),
+    "a type that is a number": (_line([_event(type=5)]), {}, 400),
+    "a 10,000-character event id": (_line([_event(webhookEventId="E" * 10_000)]), {}, 400),
+    "an empty event id": (_line([_event(webhookEventId="")]), {}, 400),
+    "an event id that is a number": (_line([_event(webhookEventId=12345)]), {}, 400),
+    "source is a list": (_line([_event(source=[])]), {}, 400),
+    "source is a string": (_line([_event(source="user")]), {}, 400),
+    "message is a string": (_line([_event(message=SECRET_WORDS)]), {}, 400),
+    "postback is a list": (_line([_event(type="postback", postback=["x"])]), {}, 400),
+    "Infinity as a timestamp": (_line([_event()]).replace(b'"timestamp": ', b'"timestamp": Infinity, "t": '), {}, 400),
+    "NaN as a timestamp": (_line([_event()]).replace(b'"timestamp": ', b'"timestamp": NaN, "t": '), {}, 400),
+    "nested 5,000 deep": (b'{"events": ' + b"[" * 5000 + b"]" * 5000 + b"}", {}, 400),
+    "no signature": (_line([_event()]), {"X-Line-Signature": ""}, 401),
+    "a wrong signature": (_line([_event()]), {"X-Line-Signature": "AAAA"}, 401),
+    "a signature that is not base64": (_line([_event()]), {"X-Line-Signature": "%%%"}, 401),
+    "text/plain": (_line([_event()]), {"Content-Type": "text/plain"}, 415),
+    "no content type": (_line([_event()]), {"Content-Type": ""}, 415),
+    "a body over the limit": (_line([_event(message={"type": "text", "id": "1", "text": "あ" * 100_000})]), {}, 413),
+}
+
+SLACK_EVENT = {"type": "message", "channel": "D0BAD0001", "user": "U0BAD0001", "text": SECRET_WORDS,
+               "ts": "1700000000.000100", "channel_type": "im"}
+
+
+def _slack_json(body: Any) -> tuple[bytes, str]:
+    return json.dumps(body, ensure_ascii=False).encode(), "application/json"
+
+
+def _press(**overrides: Any) -> str:
+    """A block_actions payload (as JSON) for a 「対応する」 press, with fields replaced."""
+    body = block_actions_body("conv_take", "1", user_id="U0BAD0001", channel_id="C0STAFFBAD", message_ts="1.1")
+    payload = json.loads(parse_qs(body.decode())["payload"][0])
+    return json.dumps({**payload, **overrides}, ensure_ascii=False)
+
+
+def _slack_form(payload: str) -> tuple[bytes, str]:
+    return ("payload=" + httpx.QueryParams({"p": payload})["p"]).encode(), "application/x-www-form-urlencoded"
+
+
+SLACK_CASES: dict[str, tuple[tuple[bytes, str], dict[str, Any], int]] = {
+    "not JSON": ((b"{" + SECRET_WORDS.encode(), "application/json"), {}, 400),
+    "not UTF-8": ((b'{"a": "\xff"}', "application/json"), {}, 400),
+    "a JSON array": (_slack_json([1, 2]), {}, 400),
+    "event is a string": (_slack_json({"type": "event_callback", "event": SECRET_WORDS}), {}, 400),
+    "event is a list": (_slack_json({"type": "event_callback", "event": [SECRET_WORDS]}), {}, 400),
+    "event.user is an object": (_slack_json(event_callback({**SLACK_EVENT, "user": {"id": "U1"}})), {}, 400),
+    "event.text is a number": (_slack_json(event_callback({**SLACK_EVENT, "text": 5})), {}, 400),
+    "event.channel is a list": (_slack_json(event_callback({**SLACK_EVENT, "channel": ["D1"]})), {}, 400),
+    "team is a string": (_slack_json({**event_callback(SLACK_EVENT), "team": "T1"}), {}, 400),
+    "authorizations is a string": (_slack_json({**event_callback(SLACK_EVENT), "authorizations": "x"}), {}, 400),
+    "Infinity in the body": ((json.dumps(event_callback(SLACK_EVENT)).replace('"event_time": ', '"event_time": Infinity, "x": ').encode(), "application/json"), {}, 400),
+    "nested 5,000 deep": ((b"[" * 5000 + b"]" * 5000, "application/json"), {}, 400),
+    "a payload that is not JSON": (_slack_form("{" + SECRET_WORDS), {}, 400),
+    "a payload that is a list": (_slack_form("[1]"), {}, 400),
+    "actions is not a list": (_slack_form(_press(actions="x")), {}, 400),
+    "an action that is a string": (_slack_form(_press(actions=["x"])), {}, 400),
+    "user is a number": (_slack_form(_press(user=5)), {}, 400),
+    "channel is a list": (_slack_form(_press(channel=["C1"])), {}, 400),
+    "text/plain": ((b"x", "text/plain"), {}, 415),
+    "a stale timestamp": (_slack_json(event_callback(SLACK_EVENT)), {"timestamp": int(time.time()) - 3600}, 401),
+    "a timestamp that is not a number": (_slack_json(event_callback(SLACK_EVENT)), {"X-Slack-Request-Timestamp": "soon"}, 401),
+    "a wrong signature": (_slack_json(event_callback(SLACK_EVENT)), {"X-Slack-Signature": "v0=00"}, 401),
+    "a body over the limit": (_slack_json(event_callback({**SLACK_EVENT, "text": "あ" * 100_000})), {}, 413),
+}
+
+
+def _stored(db: Database) -> int:
+    with db.session() as session:
+        return session.scalar(select(func.count()).select_from(InboundEvent)) or 0
+
+
+def _clean_log(desk: DeskServer, since: int) -> str:
+    log = desk.output()[since:]
+    assert "Traceback" not in log and " 500 " not in log, log[-3000:]
+    assert SECRET_WORDS not in log
+    return log
+
+
+@pytest.mark.parametrize("case", list(LINE_CASES))
+def test_bad_line_bodies_are_refused_and_nothing_is_kept(desk: DeskServer, database: Database, case: str) -> None:
+    body, headers, expected = LINE_CASES[case]
+    since, before = len(desk.output()), _stored(database)
+    sent = {"Content-Type": "application/json", "X-Line-Signature": line_signature(body), **headers}
+    response = httpx.post(f"{desk.url}/webhooks/line", content=body,
+                          headers={k: v for k, v in sent.items() if v}, timeout=10)
+    assert response.status_code == expected, response.text
+    assert response.json()["ok"] is False and response.json()["error"]
+    assert _stored(database) == before
+    _clean_log(desk, since)
+
+
+@pytest.mark.parametrize("case", list(SLACK_CASES))
+def test_bad_slack_bodies_are_refused_and_nothing_is_kept(desk: DeskServer, database: Database, case: str) -> None:
+    (body, kind), options, expected = SLACK_CASES[case]
+    since, before = len(desk.output()), _stored(database)
+    headers = signed_headers(SIGNING_SECRET, body, kind, timestamp=options.get("timestamp"))
+    headers.update({k: v for k, v in options.items() if k != "timestamp"})
+    response = httpx.post(f"{desk.url}/webhooks/slack", content=body, headers=headers, timeout=10)
+    assert response.status_code == expected, response.text
+    assert _stored(database) == before
+    time.sleep(0.1)
+    _clean_log(desk, since)
+
+
+def test_a_nul_in_a_residents_message_is_dropped_and_the_message_answered(
+        desk: DeskServer, database: Database, line: FakeLinePlatform) -> None:
+    since = len(desk.output())
+    assert desk.post_line(line_body("message-text", user=new_user(), text="人と\x00話したい")).status_code == 200
+    line.wait_for_deliveries(1, timeout=10)
+    with database.session() as session:
+        assert session.scalar(select(Message.text).where(Message.text == "人と話したい")) == "人と話したい"
+    assert "failed" not in _clean_log(desk, since)
+
+
+@pytest.mark.parametrize(("method", "path", "params"), [
+    ("GET", f"/conversations/{2**31}", None),
+    ("GET", f"/conversations/{2**63}", None),
+    ("POST", f"/conversations/{2**31}/claim", None),
+    ("POST", f"/conversations/{2**63}/resolve", None),
+    ("GET", f"/contacts/{2**31}", None),
+    ("GET", f"/contacts/{2**63}", None),
+    ("GET", "/reports", {"from": "9999-12-31", "to": "9999-12-31"}),
+    ("GET", "/reports", {"from": "0001-01-01", "to": "0001-01-01"}),
+])
+def test_out_of_range_values_are_a_client_error(desk: DeskServer, api: Api, staff: dict[str, Member],  # noqa: F811
+                                                method: str, path: str, params: dict[str, str] | None) -> None:
+    since = len(desk.output())
+    response = api.request(method, path, staff["admin"], params=params)
+    assert 400 <= response.status_code < 500, (response.status_code, response.text)
+    _clean_log(desk, since)
