@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -18,6 +19,7 @@ from db.models import AuditLog, FaqEntry, Resource, Vacancy, utcnow
 from db.session import Database
 from knowledge.faq import DATA, FAQ_DIR, load_faq
 from knowledge.opendata import import_key, read_resources_csv, read_vacancies_csv
+from knowledge.resource_facts import check_change
 
 log = logging.getLogger(__name__)
 
@@ -195,6 +197,10 @@ def update_resource_fact(session: Session, resource_id: str, fact: str, value: s
         new = parse(value)
     except KeyError:
         return "受入は「可」か「不可」で指定してください。"
+    try:
+        check_change(resource, {column: new})
+    except ValidationError as exc:
+        return f"{fact}を更新できません: {exc.errors()[0]['msg'].removeprefix('Value error, ')}"
     before = getattr(resource, column)
     setattr(resource, column, new)
     resource.updated_at = utcnow()

@@ -193,3 +193,19 @@ def test_out_of_range_values_are_a_client_error(desk: DeskServer, api: Api, staf
     response = api.request(method, path, staff["admin"], params=params)
     assert 400 <= response.status_code < 500, (response.status_code, response.text)
     _clean_log(desk, since)
+
+
+@pytest.mark.parametrize("change", [{"phone": "call me"}, {"phone": "0" * 41}, {"name": ""}, {"name": None},
+                                    {"latitude": 91}, {"type": "castle"}, {"capabilities": ["flying"]},
+                                    {"notes": "あ" * 2001}])
+def test_a_resource_change_that_could_not_be_read_back_is_refused_and_nothing_changes(
+        desk: DeskServer, api: Api, staff: dict[str, Member], change: dict[str, Any]) -> None:  # noqa: F811
+    resources = api.get("/resources", staff["admin"])
+    assert resources.status_code == 200
+    target = resources.json()[0]
+    refused = api.request("PATCH", f"/resources/{target['id']}", staff["admin"], json=change)
+    assert refused.status_code == 422, refused.text
+    assert [e["loc"][1] for e in refused.json()["detail"]] == list(change)
+    after = api.get(f"/resources/{target['id']}", staff["admin"])
+    assert after.status_code == 200 and after.json() == target
+    assert api.get("/resources/export", staff["admin"]).status_code == 200

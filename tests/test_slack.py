@@ -218,8 +218,11 @@ def test_only_registered_staff_update_a_vacancy_and_it_is_audited(
                                                             Resource.accepting_new.is_(True))).first()
     changed = post_slack(desk, slash_command_body(f"更新 {station} 受入 不可", user_id=nurse))
     assert "更新しました" in changed.text
+    bad = post_slack(desk, slash_command_body(f"更新 {station} 電話 電話してください", user_id=nurse))
+    assert "電話を更新できません" in bad.text
     with database.session() as session:
         assert session.get(Resource, station).accepting_new is False
+        assert session.get(Resource, station).phone != "電話してください"
         assert session.scalars(select(AuditLog).where(AuditLog.action == "resource.update")).first().detail == {
             "field": "accepting_new", "before": True, "after": False}
     with database.session() as session:

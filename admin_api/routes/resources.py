@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response, status
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
@@ -25,42 +24,15 @@ from admin_api.deps import (
 )
 from db.models import Resource, Staff, utcnow
 from knowledge.opendata import (
-    CAPABILITIES,
     RESOURCE_COLUMNS,
-    RESOURCE_TYPES,
     ImportResult,
     read_opendata,
     read_resources_csv,
 )
+from knowledge.resource_facts import Capability, ResourceBody, ResourceType, check_change
 from knowledge.store import audit, upsert_resources
 
 router = APIRouter(prefix="/resources", tags=["knowledge"])
-ResourceType = Literal[tuple(RESOURCE_TYPES)]  # type: ignore[valid-type]
-Capability = Literal[tuple(CAPABILITIES)]  # type: ignore[valid-type]
-
-
-class ResourceBody(BaseModel):
-    name: str = Field(min_length=1, max_length=200)
-    type: ResourceType
-    municipality: str | None = Field(default=None, max_length=40)
-    address: str | None = Field(default=None, max_length=300)
-    latitude: float | None = Field(default=None, ge=-90, le=90)
-    longitude: float | None = Field(default=None, ge=-180, le=180)
-    phone: str | None = Field(default=None, max_length=40)
-    hours: str | None = Field(default=None, max_length=200)
-    around_the_clock: bool = False
-    capabilities: list[Capability] = Field(default_factory=list)
-    accepting_new: bool | None = None
-    notes: str | None = None
-    source: str = Field(default="staff", min_length=1, max_length=200)
-    sample: bool = False
-
-    @field_validator("phone")
-    @classmethod
-    def phone_digits(cls, value: str | None) -> str | None:
-        if value and not re.fullmatch(r"[0-9#*+()\- ]{2,40}", value):
-            raise ValueError("電話番号は数字とハイフンで書いてください")
-        return value
 
 
 class ResourcePatch(BaseModel):
@@ -139,6 +111,11 @@ def change_resource(session: Session, resource_id: str, changes: dict[str, Any],
         raise HTTPException(422,
                             [{"loc": ["body", field], "msg": "null にはできません", "type": "value_error"}])
     changes = {k: v for k, v in changes.items() if getattr(row, k) != v}
+    try:
+        check_change(row, changes)  # nothing is written that the resource's readers would refuse
+    except ValidationError as exc:
+        raise HTTPException(422, [{**error, "loc": ["body", *error["loc"]]} for error in exc.errors(
+            include_url=False, include_context=False, include_input=False)]) from None
     if changes:
         before = {k: getattr(row, k) for k in changes}
         for key, value in changes.items():
