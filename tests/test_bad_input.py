@@ -21,7 +21,7 @@ from db.session import Database
 from tests.admin_api.conftest import Api, Member, staff  # noqa: F401 - the fixtures
 from tests.fakes.line_platform import FakeLinePlatform
 from tests.fakes.slack_platform import FakeSlackPlatform, block_actions_body, event_callback, signed_headers
-from tests.support import DeskServer, line_body, line_signature, new_user, wait_until
+from tests.support import DeskServer, line_body, line_signature, new_user
 
 SECRET_WORDS = "ひみつの相談内容"  # a resident's words: must never reach the log
 SIGNING_SECRET = "bad-input-signing-secret"
