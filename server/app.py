@@ -7,8 +7,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 from fastapi.staticfiles import StaticFiles
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from sqlalchemy import text
 from sqlalchemy.exc import DataError
 
@@ -16,6 +17,7 @@ from admin_api import build_router
 from admin_api.console import STATIC
 from db.migrate import is_current
 from zaitaku_desk import __version__, handoff
+from zaitaku_desk.metrics import REGISTRY, DatabaseCollector
 from zaitaku_desk.runtime import Runtime
 from zaitaku_desk.settings import Settings, get_settings
 from zaitaku_desk.webhooks import webhook_router
@@ -54,6 +56,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         """A value no column or date can hold (an id past 2³¹ on PostgreSQL or 2⁶³ on SQLite, the year
         9999): the request's fault, answered 422; nothing was written (the transaction rolls back)."""
         return JSONResponse({"detail": "値が大きすぎるか、範囲外です。"}, status_code=422)
+
+    database_metrics = CollectorRegistry()
+    database_metrics.register(DatabaseCollector(runtime.db))
+
+    @app.get("/metrics", tags=["health"], summary="Prometheus metrics (counts and ages only; no text, no ids)",
+             response_class=PlainTextResponse)
+    async def prometheus_metrics() -> PlainTextResponse:
+        body = generate_latest(REGISTRY) + await runtime.run_db(generate_latest, database_metrics)
+        return PlainTextResponse(body, media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/healthz", tags=["health"], summary="The process is up")
     async def healthz() -> dict[str, str]:

@@ -28,6 +28,7 @@ from bot.conversation import bot_may_speak
 from bot.messages import Reply
 from db.models import Conversation, OutboxMessage, UTCDateTime, utcnow
 from db.session import Database
+from zaitaku_desk import metrics
 
 log = logging.getLogger(__name__)
 
@@ -201,8 +202,11 @@ class Outbox:
                   "outcome_unknown": row.outcome_unknown or result.uncertain}
         if result.outcome == "sent":
             change.update(status="sent", sent_at=now, sent_via=result.via)
+            metrics.SENT.labels(row.channel, result.via or "").inc()
+            metrics.OUTBOX_WAIT.labels(row.channel).observe(metrics.seconds_since(row.created_at, now))
         elif result.outcome == "failed" or change["attempts"] >= self.max_attempts:
             change["status"] = "failed"
+            metrics.FAILED.labels(row.channel).inc()
             log.warning("outbox row %s failed for good after %s attempts: %s", row.id, change["attempts"], result.error)
         else:
             delay = result.retry_after or min(self.backoff_max, self.backoff_base * 2 ** row.attempts)

@@ -30,7 +30,7 @@ from bot.desk import ConversationView, Desk
 from bot.messages import Outcome, postback_fields
 from db.models import Contact, Conversation, InboundEvent, Message, UnansweredQuestion, utcnow
 from db.session import Database
-from zaitaku_desk import staff_relay
+from zaitaku_desk import metrics, staff_relay
 from zaitaku_desk.lifecycle import BOT, Applied, apply
 from zaitaku_desk.outbox import Outgoing, enqueue
 from zaitaku_desk.staff_commands import StaffCommands
@@ -274,6 +274,9 @@ class Pipeline:
             if outcome.relay_to_staff and not announced:
                 staff_relay.relay(session, self.channels, conversation, said[:1000])
             outgoing.append(self._replies(decision, conversation, received_at or now))
+            metrics.ROUTED.labels(decision.channel, outcome.route or "none").inc()
+            if received_at is not None:
+                metrics.INBOUND_WAIT.observe(metrics.seconds_since(received_at, now))
         if messages:
             session.execute(_INSERT_MESSAGES, messages)
         rows = iter(enqueue(session, self.channels, [item for item in outgoing if item is not None]))

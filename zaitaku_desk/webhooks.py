@@ -11,6 +11,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from adapters.line import WebhookError
+from zaitaku_desk.metrics import WEBHOOKS
 from zaitaku_desk.pipeline import store_events
 from zaitaku_desk.runtime import Runtime
 
@@ -23,7 +24,9 @@ def webhook_router(runtime: Runtime) -> APIRouter:
     @router.post("/webhooks/line", summary="LINE Messaging API webhook")
     async def line_webhook(request: Request) -> JSONResponse:
         with runtime.acks.request():
-            return await _line(request)
+            response = await _line(request)
+        WEBHOOKS.labels("line", str(response.status_code)).inc()
+        return response
 
     async def _line(request: Request) -> JSONResponse:
         channel = runtime.line
@@ -59,11 +62,15 @@ def webhook_router(runtime: Runtime) -> APIRouter:
                     bolt_request = to_async_bolt_request(request, body)
                 except WebhookError as exc:
                     log.info("Slack webhook refused: %s %s", exc.status, exc.reason)
+                    WEBHOOKS.labels("slack", str(exc.status)).inc()
                     return _refuse(exc.status, exc.reason)
                 except ValueError:  # a body Bolt cannot read (the form or JSON it declares is not there)
                     log.info("Slack webhook refused: 400 unreadable body")
+                    WEBHOOKS.labels("slack", "400").inc()
                     return _refuse(400, "the body is not the form or JSON its Content-Type declares")
-                return to_starlette_response(await bolt.async_dispatch(bolt_request))
+                response = to_starlette_response(await bolt.async_dispatch(bolt_request))
+            WEBHOOKS.labels("slack", str(response.status_code)).inc()
+            return response
     else:
         @router.post("/webhooks/slack", summary="Slack (off: credentials not set)")
         async def slack_off() -> JSONResponse:

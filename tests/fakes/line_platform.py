@@ -37,6 +37,7 @@ Every response carries a fresh ``x-line-request-id``.
 from __future__ import annotations
 
 import json
+import random
 import re
 import secrets
 import threading
@@ -171,6 +172,7 @@ class FakeLinePlatform(LoopbackFake):
         self._cond = threading.Condition()  # guards all state below and signals new deliveries
         self._failures: list[_Failure] = []
         self._delays: list[_Delay] = []
+        self._chaos: tuple[float, float, random.Random] = (0.0, 0.0, random.Random(0))
         self._issued_tokens: set[str] = set()
         self._used_tokens: set[str] = set()
         self._expired_tokens: set[str] = set()
@@ -219,6 +221,13 @@ class FakeLinePlatform(LoopbackFake):
         with self._cond:
             self._failures.append(_Failure(count, status, retry_after, body, _check_endpoint(endpoint)))
 
+    def fail_randomly(self, rate: float, late_seconds: float, seed: int = 0) -> None:
+        """From now on, a share ``rate`` of send requests goes wrong, in equal parts: a 500, a 429
+        (Retry-After: 1), or a delivery whose answer comes ``late_seconds`` late (the caller may time
+        out although the message got through). Seeded, so a run can be repeated; ``rate=0`` stops it."""
+        with self._cond:
+            self._chaos = (rate, late_seconds, random.Random(seed))
+
     def delay_next(self, count: int, seconds: float, endpoint: str | None = None) -> None:
         """Hold back the response to the next ``count`` send requests by ``seconds``. The
         request itself is processed (and delivered) at once."""
@@ -250,6 +259,7 @@ class FakeLinePlatform(LoopbackFake):
             self.delivered.clear()
             self._failures.clear()
             self._delays.clear()
+            self._chaos = (0.0, 0.0, random.Random(0))
             self._issued_tokens.clear()
             self._used_tokens.clear()
             self._expired_tokens.clear()
@@ -277,7 +287,7 @@ class FakeLinePlatform(LoopbackFake):
         if method == "POST" and path in (REPLY_PATH, PUSH_PATH):
             kind: SendKind = "reply" if path == REPLY_PATH else "push"
             response = self._send(kind, headers, raw_body, body, request_id)
-            response.delay = self._take_delay(kind)
+            response.delay = max(self._take_delay(kind), response.delay)
             return response
         if method == "GET" and path.startswith(PROFILE_PREFIX):
             user_id = unquote(path[len(PROFILE_PREFIX) :])
@@ -294,6 +304,10 @@ class FakeLinePlatform(LoopbackFake):
             return denied
         if (failure := self._take_failure(kind)) is not None:
             return failure
+        chaos, late = self._roll_chaos()
+        if chaos is not None:
+            return _Response(chaos, dict(DEFAULT_FAILURE_BODIES.get(chaos, {"message": "Injected failure"})),
+                             {"Retry-After": "1"} if chaos == 429 else {})
 
         retry_key = headers.get("x-line-retry-key")
         if retry_key is not None:
@@ -336,7 +350,9 @@ class FakeLinePlatform(LoopbackFake):
             self._accepted_retry_keys[retry_key] = delivery
         self.delivered.append(delivery)
         self._cond.notify_all()
-        return _Response(200, {"sentMessages": sent_messages})
+        response = _Response(200, {"sentMessages": sent_messages})
+        response.delay = late
+        return response
 
     def _check_auth(self, headers: dict[str, str]) -> _Response | None:
         authorization = headers.get("authorization")
@@ -356,6 +372,14 @@ class FakeLinePlatform(LoopbackFake):
                 headers = {} if failure.retry_after is None else {"Retry-After": str(failure.retry_after)}
                 return _Response(failure.status, dict(body), headers)
         return None
+
+    def _roll_chaos(self) -> tuple[int | None, float]:
+        """(a status to fail with, or None; how late to answer a delivery) for one send request."""
+        rate, late, rng = self._chaos
+        if rate <= 0 or rng.random() >= rate:
+            return None, 0.0
+        outcome = rng.choice((500, 429, None))
+        return (outcome, 0.0) if outcome is not None else (None, late)
 
     def _take_delay(self, kind: SendKind) -> float:
         for delay in self._delays:

@@ -1,0 +1,37 @@
+"""/metrics, scraped as Prometheus would: what happened and what waits, in counts and ages only."""
+
+from __future__ import annotations
+
+import httpx
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests.fakes.line_platform import FakeLinePlatform
+from tests.support import DeskServer, line_body, new_user, wait_until
+
+
+def _scrape(desk: DeskServer) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    response = httpx.get(f"{desk.url}/metrics", timeout=10)
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/plain")
+    assert "介護" not in response.text and "U" + "0" * 3 not in response.text
+    return {(sample.name, tuple(sorted(sample.labels.items()))): sample.value
+            for family in text_string_to_metric_families(response.text) for sample in family.samples}
+
+
+def test_metrics_count_webhooks_routes_replies_and_the_queue(desk: DeskServer, line: FakeLinePlatform) -> None:
+    desk.post_line(line_body("message-text", user=new_user(), text="介護保険の申請方法を教えて"))
+    desk.post_line(line_body("message-text", user=new_user(), text="看護師さんと話したい"))
+    assert desk.post_line(b"{}", signature="AAAA").status_code == 401
+    line.wait_for_deliveries(2, timeout=10)
+
+    def scraped() -> dict:
+        metrics = _scrape(desk)
+        return metrics if metrics.get(("zaitaku_outbox_sent_total", (("channel", "line"), ("via", "reply")))) else {}
+    metrics = wait_until(scraped, timeout=10)
+    assert metrics[("zaitaku_webhook_requests_total", (("channel", "line"), ("outcome", "200")))] >= 2
+    assert metrics[("zaitaku_webhook_requests_total", (("channel", "line"), ("outcome", "401")))] >= 1
+    routes = {dict(labels)["route"] for (name, labels) in metrics if name == "zaitaku_routed_messages_total"}
+    assert {"faq", "handoff"} <= routes
+    assert metrics[("zaitaku_queue_conversations", (("status", "waiting"), ("urgency", "normal")))] >= 1
+    assert metrics[("zaitaku_oldest_waiting_emergency_seconds", ())] == 0
+    assert metrics[("zaitaku_inbound_wait_seconds_count", ())] >= 2
+    assert ("zaitaku_outbox_wait_seconds_count", (("channel", "line"),)) in metrics

@@ -1,0 +1,62 @@
+"""The desk under faults, with every count asserted: nothing lost, nothing doubled.
+
+The fake LINE platform fails 30 % of send calls (a 500, a 429, or an answer that comes after the
+desk's timeout although the message was delivered) while residents write and LINE redelivers.
+Each reply must reach its resident exactly once: by its reply token or its push retry key.
+"""
+
+from __future__ import annotations
+
+import random
+
+from sqlalchemy import func, select
+
+from db.models import InboundEvent, Message, OutboxMessage
+from db.session import Database
+from tests.fakes.line_platform import FakeLinePlatform
+from tests.support import DeskServer, line_body, new_user, wait_until
+
+TEXTS = ("訪問看護とは何ですか", "人と話したい", "ケアマネジャーに相談したい", "介護保険の申請方法を教えて",
+         "須坂市の訪問看護ステーション", "ありがとう", "母の床ずれが心配です")
+
+
+def test_thirty_percent_faults_lose_nothing_and_double_nothing(
+        database_url: str, database: Database, fake_line: FakeLinePlatform) -> None:
+    desk = DeskServer(database_url, fake_line.url, LINE_REQUEST_TIMEOUT_SECONDS="0.5", OUTBOX_MAX_ATTEMPTS="40",
+                      OUTBOX_BACKOFF_BASE_SECONDS="0.1", OUTBOX_BACKOFF_MAX_SECONDS="0.5").start()
+    try:
+        fake_line.reset()
+        fake_line.fail_randomly(0.3, late_seconds=1.0, seed=20261206)
+        pick = random.Random(1)
+        bodies = [line_body("message-text", user=user, text=pick.choice(TEXTS))
+                  for user in (new_user() for _ in range(20)) for _ in range(5)]
+        for body in bodies + pick.sample(bodies, 25):  # 25 redeliveries of events already sent
+            assert desk.post_line(body).status_code == 200
+
+        def settled() -> bool:
+            with database.session() as session:
+                unprocessed = session.scalar(select(func.count()).select_from(InboundEvent)
+                                             .where(InboundEvent.processed_at.is_(None)))
+                pending = session.scalar(select(func.count()).select_from(OutboxMessage)
+                                         .where(OutboxMessage.status == "pending"))
+            return unprocessed == 0 and pending == 0
+        wait_until(settled, timeout=90, interval=0.5)
+
+        with database.session() as session:
+            assert session.scalar(select(func.count()).select_from(InboundEvent)) == 100
+            assert session.scalar(select(func.count()).select_from(Message).where(Message.direction == "in")) == 100
+            rows = session.scalars(select(OutboxMessage).where(OutboxMessage.channel == "line")).all()
+        assert {row.status for row in rows} == {"sent"}
+        statuses = [r.status for r in fake_line.requests]
+        # The faults really happened: errors, rate limits, and late answers found "used" on the next try.
+        assert statuses.count(500) >= 5 and statuses.count(429) >= 5 and statuses.count(400) >= 3, statuses
+        delivered_to = {}
+        for delivery in fake_line.delivered:
+            key = delivery.reply_token or delivery.retry_key
+            delivered_to[key] = delivered_to.get(key, 0) + 1
+        per_row = [delivered_to.get(row.reply_token, 0) + delivered_to.get(row.retry_key, 0) for row in rows]
+        assert per_row.count(1) == len(rows), f"doubled: {per_row.count(2)}, lost: {per_row.count(0)}"
+        assert sum(delivered_to.values()) == len(rows)
+    finally:
+        fake_line.fail_randomly(0, 0)
+        desk.stop()
