@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter
+from pydantic import BaseModel
 
 from admin_api import console_knowledge, console_reports
 from admin_api.console import Console, build_console
@@ -11,9 +14,22 @@ from admin_api.tryout import build_tryout
 from zaitaku_desk.runtime import Runtime
 
 
+class Problem(BaseModel):
+    detail: str | list[dict[str, Any]]
+
+
+# What every API route may answer besides its success (FastAPI adds 422 itself).
+ANSWERS: dict[int | str, dict[str, Any]] = {
+    401: {"model": Problem, "description": "No token, or a token that is not valid"},
+    403: {"model": Problem, "description": "The staff member's role may not do this"},
+    404: {"model": Problem, "description": "What the path names does not exist"},
+    409: {"model": Problem, "description": "The state does not allow it (taken, resolved, someone else's)"},
+}
+
+
 def build_router(runtime: Runtime) -> APIRouter:
     """Every staff route, mounted by the app (the runtime is reached through app.state)."""
-    api = APIRouter(prefix="/admin/api")
+    api = APIRouter(prefix="/admin/api", responses=ANSWERS)
     for module in (staff, queue, conversations, contacts, faq, resources, reports):
         api.include_router(module.router)
     router = APIRouter()

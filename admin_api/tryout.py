@@ -10,6 +10,7 @@ from __future__ import annotations
 import secrets
 import time
 import uuid
+from collections import deque
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
@@ -19,7 +20,6 @@ from sqlalchemy import select
 
 from admin_api.console import templates
 from db.models import Contact, Conversation, Message, OutboxMessage
-from zaitaku_desk.pipeline import store_events
 from zaitaku_desk.runtime import Runtime
 
 COOKIE = "zd_try"
@@ -34,8 +34,33 @@ class TryMessage(BaseModel):
     postback: str | None = Field(default=None, min_length=1, max_length=300)
 
 
+class RateLimiter:
+    """At most `limit` requests per key in any minute (in this process): the public page cannot be
+    used to flood the database or the staff queue."""
+
+    WINDOW = 60.0
+
+    def __init__(self) -> None:
+        self.seen: dict[str, deque[float]] = {}
+
+    def wait(self, key: str, limit: int) -> int:
+        """0 when the request may go ahead (and it is counted); else the seconds to wait."""
+        now = time.monotonic()
+        recent = self.seen.setdefault(key, deque())
+        while recent and recent[0] <= now - self.WINDOW:
+            recent.popleft()
+        if len(recent) >= limit:
+            return max(1, int(recent[0] + self.WINDOW - now) + 1)
+        recent.append(now)
+        if len(self.seen) > 10_000:  # forget keys that have gone quiet
+            self.seen = {k: v for k, v in self.seen.items() if v and v[-1] > now - self.WINDOW}
+        return 0
+
+
 def build_tryout(runtime: Runtime) -> APIRouter:
     router = APIRouter(prefix="/try", tags=["try"], include_in_schema=False)
+    limiter = RateLimiter()
+    per_session, per_client = runtime.settings.try_messages_per_minute, runtime.settings.try_messages_per_minute * 3
 
     def enabled() -> None:
         if not runtime.settings.try_page_enabled:
@@ -65,10 +90,14 @@ def build_tryout(runtime: Runtime) -> APIRouter:
         if body.text is None and body.postback is None:
             raise HTTPException(422, [{"loc": ["body", "text"], "msg": "text か postback が必要です",
                                        "type": "value_error"}])
+        client = request.client.host if request.client else "?"
+        wait = limiter.wait(f"session:{session}", per_session) or limiter.wait(f"client:{client}", per_client)
+        if wait:
+            raise HTTPException(429, "短い間に送信が多すぎます。少し待ってからお試しください。",
+                                headers={"Retry-After": str(wait)})
         raw = {"session": session, "kind": "postback" if body.postback is not None else "text",
                "text": body.text, "postback": body.postback, "at": time.time()}
-        await runtime.run_db(store_events, runtime.db, "web", [(uuid.uuid4().hex, raw)])
-        runtime.wake()
+        await runtime.store("web", [(uuid.uuid4().hex, raw)])
         return {"status": "accepted"}
 
     @router.get("/messages")

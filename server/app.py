@@ -5,10 +5,13 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
 from fastapi.staticfiles import StaticFiles
+from jinja2 import Environment, FileSystemLoader, select_autoescape
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from sqlalchemy import text
 from sqlalchemy.exc import DataError
@@ -23,6 +26,32 @@ from zaitaku_desk.settings import Settings, get_settings
 from zaitaku_desk.webhooks import webhook_router
 
 log = logging.getLogger(__name__)
+PAGES = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"), autoescape=select_autoescape(["html"]))
+
+
+def api_reference(schema: dict[str, Any]) -> str:
+    """/docs as one HTML page: each operation with its parameters, body and answers."""
+    by_tag: dict[str, list[dict[str, Any]]] = {}
+    for path, methods in schema.get("paths", {}).items():
+        for method, op in methods.items():
+            body = op.get("requestBody", {}).get("content", {})
+            by_tag.setdefault((op.get("tags") or ["other"])[0], []).append({
+                "id": op.get("operationId", ""), "method": method, "path": path, "summary": op.get("summary", ""),
+                "parameters": [{"name": p["name"], "in": p["in"], "required": p.get("required", False),
+                                "type": _type_of(p.get("schema", {}))} for p in op.get("parameters", [])],
+                "body": ", ".join(f"{kind}: {_type_of(c.get('schema', {}))}" for kind, c in body.items()),
+                "responses": [(code, r.get("description", "")) for code, r in op.get("responses", {}).items()]})
+    return PAGES.get_template("docs.html").render(schema=schema, by_tag=by_tag)
+
+
+def _type_of(schema: dict[str, Any]) -> str:
+    if "$ref" in schema:
+        return schema["$ref"].rsplit("/", 1)[-1]
+    if "anyOf" in schema:
+        return " | ".join(_type_of(s) for s in schema["anyOf"])
+    if schema.get("type") == "array":
+        return f"list[{_type_of(schema.get('items', {}))}]"
+    return str(schema.get("enum") or schema.get("type") or "any")
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -37,7 +66,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             await runtime.stop()
 
-    app = FastAPI(title="zaitaku-desk", version=__version__, lifespan=lifespan,
+    app = FastAPI(title="zaitaku-desk", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,
                   description="在宅医療・介護 相談デスク: LINE / Slack webhooks and the staff API")
     app.state.runtime = runtime
     app.include_router(webhook_router(runtime))
@@ -65,6 +94,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def prometheus_metrics() -> PlainTextResponse:
         body = generate_latest(REGISTRY) + await runtime.run_db(generate_latest, database_metrics)
         return PlainTextResponse(body, media_type=CONTENT_TYPE_LATEST)
+
+    @app.get("/docs", include_in_schema=False, response_class=HTMLResponse)
+    async def docs() -> HTMLResponse:
+        """The API reference from the OpenAPI schema, drawn here: the desk often runs on a closed
+        hospital network where Swagger UI's CDN cannot be reached."""
+        return HTMLResponse(api_reference(app.openapi()))
 
     @app.get("/healthz", tags=["health"], summary="The process is up")
     async def healthz() -> dict[str, str]:

@@ -55,6 +55,7 @@ class Settings(BaseSettings):
     # takes webhooks (stored before 200) and serves the console; `zaitaku-desk worker` does the rest.
     background_work: bool = True
     try_page_enabled: bool = True
+    try_messages_per_minute: int = 20  # per browser on /try (three times that per client address)
     # Console cookies carry the Secure flag (set this when the console is served over HTTPS).
     admin_cookie_secure: bool = False
     admin_session_hours: float = 12.0  # a console login lasts this long

@@ -71,3 +71,19 @@ def test_the_page_can_be_switched_off(database_url: str, database: Database, fak
         assert httpx.post(f"{server.url}/try/messages", json={"text": "x"}, timeout=10).status_code == 404
     finally:
         server.stop()
+
+
+def test_the_page_limits_how_fast_one_browser_sends(database_url: str, database: Database,
+                                                    fake_line: FakeLinePlatform) -> None:
+    server = DeskServer(database_url, fake_line.url, TRY_MESSAGES_PER_MINUTE="3").start()
+    try:
+        with closing(httpx.Client(base_url=server.url, timeout=10.0)) as client:
+            client.get("/try")
+            answers = [client.post("/try/messages", json={"text": f"こんにちは {i}"}) for i in range(5)]
+            assert [a.status_code for a in answers] == [202, 202, 202, 429, 429]
+            assert int(answers[-1].headers["retry-after"]) > 0 and "少し待って" in answers[-1].json()["detail"]
+        with closing(httpx.Client(base_url=server.url, timeout=10.0)) as other:  # another browser is not held up
+            other.get("/try")
+            assert other.post("/try/messages", json={"text": "こんにちは"}).status_code == 202
+    finally:
+        server.stop()
