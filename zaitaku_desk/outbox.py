@@ -96,6 +96,15 @@ def erase(session: Session, conversation_ids: Sequence[int]) -> None:
                     .execution_options(synchronize_session=False))
 
 
+def expire(session: Session, before: datetime) -> int:
+    """Retention: replies that went out (or never will) before `before` keep no words or address."""
+    return session.execute(update(OutboxMessage).where(OutboxMessage.created_at < before,
+                                                       OutboxMessage.status != "pending",
+                                                       OutboxMessage.target != "expired")
+                           .values(payload={"expired": True}, target="expired", reply_token=None)
+                           .execution_options(synchronize_session=False)).rowcount
+
+
 def _check_owner(session: Session, item: Outgoing) -> None:
     conversation = session.get(Conversation, item.conversation_id) if item.conversation_id else None
     if (conversation is None or item.staff_id is None or conversation.status != "human"

@@ -6,7 +6,7 @@ import asyncio
 import logging
 import threading
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from sqlalchemy import select
@@ -27,7 +27,7 @@ from db.session import Database
 from knowledge.faq import load_synonyms
 from knowledge.search import ResourceSearcher
 from knowledge.store import ensure_knowledge, faq_items
-from zaitaku_desk import handoff, staff_relay
+from zaitaku_desk import handoff, retention, staff_relay
 from zaitaku_desk.outbox import Outbox
 from zaitaku_desk.pipeline import Acknowledgements, Pipeline, store_events, worker_id
 from zaitaku_desk.settings import Settings
@@ -36,6 +36,7 @@ from zaitaku_desk.staff_commands import StaffCommands
 # How often a process looks whether another changed the knowledge, for what it answers outside the
 # pipeline (slash commands, FAQ picks); the pipeline looks before every batch.
 KNOWLEDGE_POLL_SECONDS = 0.5
+RETENTION_EVERY = timedelta(hours=1)  # how often the timers remove what is past RETENTION_DAYS
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -187,9 +188,15 @@ class Runtime:
         emergency_after = timedelta(minutes=self.settings.emergency_reminder_minutes)
         interval = max(1.0, min(30.0, emergency_after.total_seconds() / 2))
 
+        last_sweep: datetime | None = None
+
         def due() -> int:
+            nonlocal last_sweep
             with self.db.session() as session:
                 now = utcnow()
+                if self.settings.retention_days > 0 and (last_sweep is None or now - last_sweep >= RETENTION_EVERY):
+                    retention.sweep(session, now, self.settings.retention_days)
+                    last_sweep = now
                 return (handoff.wake_due(session, now, self.channels)
                         + staff_relay.remind_unclaimed(session, self.channels, now, handoff_after, emergency_after))
         while True:

@@ -54,6 +54,9 @@ class Settings(BaseSettings):
     # Work the stored events, the outbox and the timers in the serving process. Off: this process only
     # takes webhooks (stored before 200) and serves the console; `zaitaku-desk worker` does the rest.
     background_work: bool = True
+    # Remove what people wrote (webhook bodies, message texts, sent payloads) after this many days;
+    # counts and times stay for the report. 0: keep (set it to the hub's own rule).
+    retention_days: float = 0
     try_page_enabled: bool = True
     try_messages_per_minute: int = 20  # per browser on /try (three times that per client address)
     # Console cookies carry the Secure flag (set this when the console is served over HTTPS).
