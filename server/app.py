@@ -20,6 +20,7 @@ from admin_api import build_router
 from admin_api.console import STATIC
 from db.migrate import is_current
 from zaitaku_desk import __version__, handoff
+from zaitaku_desk.logs import RequestIds
 from zaitaku_desk.metrics import REGISTRY, DatabaseCollector
 from zaitaku_desk.runtime import Runtime
 from zaitaku_desk.settings import Settings, get_settings
@@ -72,6 +73,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(webhook_router(runtime))
     app.include_router(build_router(runtime))
     app.mount("/admin/static", StaticFiles(directory=STATIC), name="static")
+    app.add_middleware(RequestIds)
 
     @app.exception_handler(handoff.HandoffError)
     async def refused_act(_request: Request, exc: handoff.HandoffError) -> JSONResponse:

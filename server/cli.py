@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bot.roles import Role
+from zaitaku_desk import logs
 from zaitaku_desk.settings import get_settings
 
 if TYPE_CHECKING:
@@ -76,8 +77,8 @@ def main(argv: list[str] | None = None) -> int:
     create.add_argument("--slack-user", help="the member's Slack user id (U…), to act on hand-offs in Slack")
 
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.command in ("serve", "worker") else logging.WARNING,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    serving = args.command in ("serve", "worker")
+    logs.configure(logging.INFO if serving else logging.WARNING, json_lines=serving and get_settings().log_json)
     handler = {"serve": _serve, "worker": _worker, "chat": _chat, "db": _db, "route": _route, "eval": _eval, "train": _train,
                "kb": _kb, "staff": _staff}[args.command]
     return handler(args)
@@ -88,7 +89,10 @@ def _serve(args: argparse.Namespace) -> int:
 
     from server.app import create_app
 
-    uvicorn.run(create_app(), host=args.host, port=args.port, log_level=args.log_level)
+    settings = get_settings()
+    # log_config=None: uvicorn's own lines go through the JSON handler configured above.
+    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level=args.log_level, log_config=None,
+                access_log=settings.access_log)
     return 0
 
 
@@ -98,7 +102,6 @@ def _worker(_args: argparse.Namespace) -> int:
     import signal
 
     from zaitaku_desk.runtime import Runtime
-    from zaitaku_desk.settings import get_settings
 
     async def run() -> None:
         work = asyncio.ensure_future(Runtime(get_settings().model_copy(update={"background_work": True})).work())

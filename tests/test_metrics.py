@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -35,3 +37,18 @@ def test_metrics_count_webhooks_routes_replies_and_the_queue(desk: DeskServer, l
     assert metrics[("zaitaku_oldest_waiting_emergency_seconds", ())] == 0
     assert metrics[("zaitaku_inbound_wait_seconds_count", ())] >= 2
     assert ("zaitaku_outbox_wait_seconds_count", (("channel", "line"),)) in metrics
+
+
+def test_logs_are_json_lines_carrying_the_request_id(desk: DeskServer) -> None:
+    since = len(desk.output())
+    refused = httpx.post(f"{desk.url}/webhooks/line", content=b'{"events": []}', timeout=10,
+                         headers={"Content-Type": "application/json", "X-Line-Signature": "AAAA",
+                                  "X-Request-ID": "probe-42"})
+    assert refused.status_code == 401 and refused.headers["x-request-id"] == "probe-42"
+    assert len(httpx.get(f"{desk.url}/healthz", timeout=10).headers["x-request-id"]) == 32  # one is made up
+
+    def logged() -> list[dict]:
+        lines = [json.loads(line) for line in desk.output()[since:].splitlines() if line.startswith("{")]
+        return [line for line in lines if line.get("request_id") == "probe-42"]
+    line = wait_until(logged)[0]
+    assert line["level"] == "INFO" and "refused" in line["message"] and line["at"].endswith("Z")

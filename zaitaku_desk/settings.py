@@ -54,6 +54,8 @@ class Settings(BaseSettings):
     # Work the stored events, the outbox and the timers in the serving process. Off: this process only
     # takes webhooks (stored before 200) and serves the console; `zaitaku-desk worker` does the rest.
     background_work: bool = True
+    log_json: bool = True  # serve / worker log JSON lines with request ids; false: plain text lines
+    access_log: bool = False  # a line per HTTP request (costs throughput; the metrics count requests)
     # Remove what people wrote (webhook bodies, message texts, sent payloads) after this many days;
     # counts and times stay for the report. 0: keep (set it to the hub's own rule).
     retention_days: float = 0
