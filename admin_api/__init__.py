@@ -27,14 +27,13 @@ ANSWERS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def build_router(runtime: Runtime) -> APIRouter:
+def build_router(runtime: Runtime, console: Console) -> APIRouter:
     """Every staff route, mounted by the app (the runtime is reached through app.state)."""
     api = APIRouter(prefix="/admin/api", responses=ANSWERS)
     for module in (staff, queue, conversations, contacts, faq, resources, reports):
         api.include_router(module.router)
     router = APIRouter()
     router.include_router(api)
-    console = Console(runtime)
     for pages in (build_console(console), console_knowledge.build(console), console_reports.build(console)):
         router.include_router(pages)
     router.include_router(build_tryout(runtime))

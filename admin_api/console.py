@@ -18,11 +18,11 @@ import secrets
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, pass_environment, select_autoescape
 from pydantic import ValidationError
@@ -113,6 +113,15 @@ def field_errors(exc: ValidationError | HTTPException) -> tuple[dict[str, str], 
     return fields, fields.pop("__all__", None)
 
 
+class Refused(Exception):
+    """Raised by the console's dependencies with the page to show instead (login, 403 for the role, an
+    expired form); server.app answers with it."""
+
+    def __init__(self, response: Response) -> None:
+        super().__init__(response.status_code)
+        self.response = response
+
+
 class Console:
     """What every console page needs: rendering, the staff member behind the cookie, forms, acts."""
 
@@ -192,6 +201,33 @@ class Console:
         return RedirectResponse(url, status_code=303)
 
 
+def _staff_of(roles: Iterable[str] | None) -> Any:
+    async def logged_in(request: Request) -> Staff:
+        staff = await request.app.state.console.allow(request, roles)
+        if isinstance(staff, Response):
+            raise Refused(staff)
+        return staff
+    return Depends(logged_in)
+
+
+def _posted_by(roles: Iterable[str] | None) -> Any:
+    async def posted(request: Request) -> tuple[Staff, Form]:
+        result = await request.app.state.console.posted(request, roles)
+        if isinstance(result, Response):
+            raise Refused(result)
+        return result
+    return Depends(posted)
+
+
+# The console's guards, as FastAPI dependencies: the logged-in staff member (of the roles), and with a
+# posted form whose CSRF token matches; otherwise the login page, a 403 or an expired form.
+ConsoleStaff = Annotated[Staff, _staff_of(None)]
+KnowledgeEditor = Annotated[Staff, _staff_of(KNOWLEDGE_ROLES)]
+ReportReader = Annotated[Staff, _staff_of(REPORT_ROLES)]
+PostedForm = Annotated[tuple[Staff, Form], _posted_by(None)]
+PostedKnowledgeForm = Annotated[tuple[Staff, Form], _posted_by(KNOWLEDGE_ROLES)]
+
+
 def build_console(console: Console) -> APIRouter:
     """The queue, the conversation pages and login; the knowledge editors and the report are built
     beside it (admin_api.build_router), and /admin/static is served by StaticFiles (server.app)."""
@@ -239,10 +275,7 @@ def build_console(console: Console) -> APIRouter:
             return queue_items(session, DEFAULT_STATUSES, role, urgency, limit=500)
 
     @router.get("/")
-    async def queue_page(request: Request, role: str | None = None, urgency: str | None = None) -> Response:
-        staff = await console.allow(request)
-        if isinstance(staff, Response):
-            return staff
+    async def queue_page(request: Request, staff: ConsoleStaff, role: str | None = None, urgency: str | None = None) -> Response:
         rows = await runtime.run_db(queue_rows, role, urgency)
         return render(request, "queue.html", staff=staff, rows=rows, role=role or "", urgency=urgency or "")
 
@@ -273,21 +306,15 @@ def build_console(console: Console) -> APIRouter:
                     "label": "{} ({})".format(*HELPDESK_LABELS[conversation.status])}
 
     @router.get("/conversations/{conversation_id}")
-    async def conversation_page(request: Request, conversation_id: int, done: str | None = None,
+    async def conversation_page(request: Request, staff: ConsoleStaff, conversation_id: int, done: str | None = None,
                                 error: str | None = None) -> Response:
-        staff = await console.allow(request)
-        if isinstance(staff, Response):
-            return staff
         view = await runtime.run_db(conversation_view, conversation_id)
         if view is None:
             return render(request, "error.html", 404, staff=staff, message=f"相談 #{conversation_id} が見つかりません。")
         return render(request, "conversation.html", staff=staff, done=done, error=error, **view)
 
     @router.post("/conversations/{conversation_id}/{act}")
-    async def conversation_act(request: Request, conversation_id: int, act: str) -> Response:
-        posted = await console.posted(request)
-        if isinstance(posted, Response):
-            return posted
+    async def conversation_act(request: Request, posted: PostedForm, conversation_id: int, act: str) -> Response:
         staff, form = posted
         text = form.get("text")
 

@@ -16,7 +16,14 @@ from pydantic import ValidationError
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from admin_api.console import Console, Form, field_errors
+from admin_api.console import (
+    Console,
+    ConsoleStaff,
+    Form,
+    KnowledgeEditor,
+    PostedKnowledgeForm,
+    field_errors,
+)
 from admin_api.deps import KNOWLEDGE_ROLES, decode_upload, read_upload
 from admin_api.routes import faq as faq_acts
 from admin_api.routes import resources as resource_acts
@@ -103,20 +110,14 @@ def build(console: Console) -> APIRouter:
         return list(session.scalars(query.limit(LIST_LIMIT)))
 
     @router.get("/faq")
-    async def faq_list(request: Request, audience: str = "", q: str = "", retired: bool = False,
+    async def faq_list(request: Request, staff: ConsoleStaff, audience: str = "", q: str = "", retired: bool = False,
                        done: str | None = None) -> Response:
-        staff = await console.allow(request)
-        if isinstance(staff, Response):
-            return staff
         rows = await console.act(faq_rows, audience, q.strip(), retired)
         return page(request, "faq_list.html", staff=staff, rows=rows, audience=audience, q=q, retired=retired,
                     done=done, limit=LIST_LIMIT)
 
     @router.get("/faq/export")
-    async def faq_export(request: Request) -> Response:
-        staff = await console.allow(request, KNOWLEDGE_ROLES)
-        if isinstance(staff, Response):
-            return staff
+    async def faq_export(request: Request, staff: KnowledgeEditor) -> Response:
         return await console.act(faq_acts.export_download)
 
     def faq_editor(request: Request, staff: Any, row: FaqEntry | None, values: dict[str, Any],
@@ -126,10 +127,7 @@ def build(console: Console) -> APIRouter:
                     error=error, done=done, question=question, can_edit=staff.role in KNOWLEDGE_ROLES)
 
     @router.get("/faq/new")
-    async def faq_new(request: Request, unanswered: int | None = None) -> Response:
-        staff = await console.allow(request, KNOWLEDGE_ROLES)
-        if isinstance(staff, Response):
-            return staff
+    async def faq_new(request: Request, staff: KnowledgeEditor, unanswered: int | None = None) -> Response:
         values, question = faq_form_values(None), None
         if unanswered is not None:
             question = await console.act(lambda s: s.get(UnansweredQuestion, unanswered))
@@ -138,21 +136,15 @@ def build(console: Console) -> APIRouter:
         return faq_editor(request, staff, None, values, question=question)
 
     @router.get("/faq/{faq_id}")
-    async def faq_edit(request: Request, faq_id: str, done: str | None = None) -> Response:
-        staff = await console.allow(request)
-        if isinstance(staff, Response):
-            return staff
+    async def faq_edit(request: Request, staff: ConsoleStaff, faq_id: str, done: str | None = None) -> Response:
         row = await console.act(lambda s: s.get(FaqEntry, faq_id))
         if row is None:
             return page(request, "error.html", 404, staff=staff, message=f"FAQ「{faq_id}」が見つかりません。")
         return faq_editor(request, staff, row, faq_form_values(row), done=done)
 
     @router.post("/faq/save")
-    async def faq_save(request: Request) -> Response:
+    async def faq_save(request: Request, posted: PostedKnowledgeForm) -> Response:
         """New entry (with `unanswered`: made from that question), or an edit of `original_id`."""
-        posted = await console.posted(request, KNOWLEDGE_ROLES)
-        if isinstance(posted, Response):
-            return posted
         staff, form = posted
         original, unanswered = form.get("original_id"), form.get("unanswered")
         values = {k: form.get(k) for k in faq_form_values(None)}
@@ -175,10 +167,7 @@ def build(console: Console) -> APIRouter:
         return console.back(f"/admin/faq/{row.id}", done="保存しました。次のメッセージからボットがこの内容で答えます。")
 
     @router.post("/faq/{faq_id}/retire")
-    async def faq_retire(request: Request, faq_id: str) -> Response:
-        posted = await console.posted(request, KNOWLEDGE_ROLES)
-        if isinstance(posted, Response):
-            return posted
+    async def faq_retire(request: Request, posted: PostedKnowledgeForm, faq_id: str) -> Response:
         staff, _ = posted
         try:
             await console.act(faq_acts.retire_entry, runtime, faq_id, staff)
@@ -201,10 +190,7 @@ def build(console: Console) -> APIRouter:
                 for e in exc.detail]
 
     @router.post("/faq/import")
-    async def faq_import(request: Request) -> Response:
-        staff = await console.allow(request, KNOWLEDGE_ROLES)
-        if isinstance(staff, Response):
-            return staff
+    async def faq_import(request: Request, staff: KnowledgeEditor) -> Response:
         try:
             data, _ = await upload_of(request)
             if await console.form(request) is None:
@@ -223,11 +209,8 @@ def build(console: Console) -> APIRouter:
         return sorted(m for m in session.scalars(select(Resource.municipality).where(Resource.active).distinct()) if m)
 
     @router.get("/resources")
-    async def resource_list(request: Request, type: str = "", municipality: str = "", q: str = "",
+    async def resource_list(request: Request, staff: ConsoleStaff, type: str = "", municipality: str = "", q: str = "",
                             retired: bool = False) -> Response:
-        staff = await console.allow(request)
-        if isinstance(staff, Response):
-            return staff
         rows = await console.act(resource_acts.find_resources, type or None, municipality.strip() or None,
                                  q.strip() or None, retired, LIST_LIMIT)
         municipalities = await console.act(municipalities_of)
@@ -235,10 +218,7 @@ def build(console: Console) -> APIRouter:
                     q=q, retired=retired, municipalities=municipalities, limit=LIST_LIMIT)
 
     @router.post("/resources/import")
-    async def resource_import(request: Request) -> Response:
-        staff = await console.allow(request, KNOWLEDGE_ROLES)
-        if isinstance(staff, Response):
-            return staff
+    async def resource_import(request: Request, staff: KnowledgeEditor) -> Response:
         report, problems, error = None, [], None
         try:
             data, name = await upload_of(request)
@@ -261,10 +241,7 @@ def build(console: Console) -> APIRouter:
                     done=done, error=error, problems=problems)
 
     @router.get("/resources/export")
-    async def resource_export(request: Request) -> Response:
-        staff = await console.allow(request, KNOWLEDGE_ROLES)
-        if isinstance(staff, Response):
-            return staff
+    async def resource_export(request: Request, staff: KnowledgeEditor) -> Response:
         return await console.act(resource_acts.export_download)
 
     def resource_editor(request: Request, staff: Any, row: Resource | None, values: dict[str, Any],
@@ -277,28 +254,19 @@ def build(console: Console) -> APIRouter:
         return session.get(Resource, resource_id), session.get(Vacancy, resource_id)
 
     @router.get("/resources/new")
-    async def resource_new(request: Request) -> Response:
-        staff = await console.allow(request, KNOWLEDGE_ROLES)
-        if isinstance(staff, Response):
-            return staff
+    async def resource_new(request: Request, staff: KnowledgeEditor) -> Response:
         return resource_editor(request, staff, None, resource_form_values(None))
 
     @router.get("/resources/{resource_id}")
-    async def resource_edit(request: Request, resource_id: str, done: str | None = None,
+    async def resource_edit(request: Request, staff: ConsoleStaff, resource_id: str, done: str | None = None,
                             error: str | None = None) -> Response:
-        staff = await console.allow(request)
-        if isinstance(staff, Response):
-            return staff
         row, vacancy = await console.act(resource_and_vacancy, resource_id)
         if row is None:
             return page(request, "error.html", 404, staff=staff, message=f"事業所「{resource_id}」が見つかりません。")
         return resource_editor(request, staff, row, resource_form_values(row), vacancy, done=done, error=error)
 
     @router.post("/resources/save")
-    async def resource_save(request: Request) -> Response:
-        posted = await console.posted(request, KNOWLEDGE_ROLES)
-        if isinstance(posted, Response):
-            return posted
+    async def resource_save(request: Request, posted: PostedKnowledgeForm) -> Response:
         staff, form = posted
         original = form.get("original_id")
         try:
@@ -318,11 +286,8 @@ def build(console: Console) -> APIRouter:
         return console.back(f"/admin/resources/{row.id}", done="保存しました。次の検索から反映されます。")
 
     @router.post("/resources/{resource_id}/{act}")
-    async def resource_act(request: Request, resource_id: str, act: str) -> Response:
+    async def resource_act(request: Request, posted: PostedKnowledgeForm, resource_id: str, act: str) -> Response:
         """retire / reinstate / vacancy (a short stay's free beds as of today)."""
-        posted = await console.posted(request, KNOWLEDGE_ROLES)
-        if isinstance(posted, Response):
-            return posted
         staff, form = posted
         back = f"/admin/resources/{resource_id}"
         try:
@@ -343,21 +308,15 @@ def build(console: Console) -> APIRouter:
     # -- Unanswered questions ----------------------------------------------------------------------
 
     @router.get("/unanswered")
-    async def unanswered_list(request: Request, handled: bool = False, done: str | None = None,
+    async def unanswered_list(request: Request, staff: ConsoleStaff, handled: bool = False, done: str | None = None,
                               error: str | None = None) -> Response:
-        staff = await console.allow(request)
-        if isinstance(staff, Response):
-            return staff
         rows = await console.act(faq_acts.unanswered_questions, handled)
         return page(request, "unanswered.html", staff=staff, rows=rows, handled=handled, done=done, error=error,
                     can_edit=staff.role in KNOWLEDGE_ROLES)
 
     @router.post("/unanswered/{question_id}/{act}")
-    async def unanswered_act(request: Request, question_id: int, act: str) -> Response:
+    async def unanswered_act(request: Request, posted: PostedKnowledgeForm, question_id: int, act: str) -> Response:
         """paraphrase (of the chosen entry) / dismiss."""
-        posted = await console.posted(request, KNOWLEDGE_ROLES)
-        if isinstance(posted, Response):
-            return posted
         staff, form = posted
         try:
             if act == "paraphrase":

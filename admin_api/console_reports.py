@@ -10,8 +10,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
 from sqlalchemy import select
 
-from admin_api.console import Console
-from admin_api.deps import REPORT_ROLES
+from admin_api.console import Console, ReportReader
 from admin_api.routes.reports import Report, csv_response, report_for
 from bot.roles import LABELS as ROLE_LABELS
 from db.models import FaqEntry
@@ -85,10 +84,7 @@ def build(console: Console) -> APIRouter:
         return exc.detail if isinstance(exc.detail, str) else "終了日が開始日より前です。"
 
     @router.get("/reports")
-    async def report_page(request: Request) -> Response:
-        staff = await console.allow(request, REPORT_ROLES)
-        if isinstance(staff, Response):
-            return staff
+    async def report_page(request: Request, staff: ReportReader) -> Response:
         date_from, date_to = request.query_params.get("from", ""), request.query_params.get("to", "")
         try:
             report = await console.act(figures, request)
@@ -101,10 +97,7 @@ def build(console: Console) -> APIRouter:
                               charts=charts(report, topics), duration=duration)
 
     @router.get("/reports.csv")
-    async def report_csv(request: Request) -> Response:
-        staff = await console.allow(request, REPORT_ROLES)
-        if isinstance(staff, Response):
-            return staff
+    async def report_csv(request: Request, staff: ReportReader) -> Response:
         try:
             return csv_response(await console.act(figures, request))
         except HTTPException as exc:

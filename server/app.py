@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
@@ -17,7 +17,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DataError
 
 from admin_api import build_router
-from admin_api.console import STATIC
+from admin_api.console import STATIC, Console, Refused
 from db.migrate import is_current
 from zaitaku_desk import __version__, handoff
 from zaitaku_desk.logs import RequestIds
@@ -71,7 +71,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                   description="在宅医療・介護 相談デスク: LINE / Slack webhooks and the staff API")
     app.state.runtime = runtime
     app.include_router(webhook_router(runtime))
-    app.include_router(build_router(runtime))
+    app.state.console = Console(runtime)  # the console's guards find it here (admin_api.console)
+    app.include_router(build_router(runtime, app.state.console))
     app.mount("/admin/static", StaticFiles(directory=STATIC), name="static")
     app.add_middleware(RequestIds)
 
@@ -80,6 +81,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         """A staff act the conversation's state does not allow: 409 (404 when it does not exist)."""
         code = 404 if isinstance(exc, handoff.ConversationNotFound) else 409
         return JSONResponse({"detail": str(exc)}, status_code=code)
+
+    @app.exception_handler(Refused)
+    async def console_refused(_request: Request, exc: Refused) -> Response:
+        return exc.response
 
     @app.exception_handler(DataError)
     @app.exception_handler(OverflowError)
