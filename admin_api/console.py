@@ -34,7 +34,7 @@ from admin_api.deps import KNOWLEDGE_ROLES, REPORT_ROLES, staff_session
 from admin_api.routes.queue import DEFAULT_STATUSES, QueueItem, queue_items
 from bot.conversation import HELPDESK_LABELS
 from bot.roles import LABELS as ROLE_LABELS
-from db.models import Contact, Conversation, Message, Staff, utcnow
+from db.models import Conversation, Staff, utcnow
 from zaitaku_desk import handoff
 from zaitaku_desk.runtime import Runtime
 from zaitaku_desk.staff import close_console_session, console_staff, open_console_session, staff_by_token
@@ -289,14 +289,12 @@ def build_console(console: Console) -> APIRouter:
 
     def conversation_view(conversation_id: int) -> dict[str, Any] | None:
         with runtime.db.session() as session:
-            conversation = session.get(Conversation, conversation_id)
-            if conversation is None:
+            try:
+                seen = handoff.record(session, conversation_id)
+            except handoff.ConversationNotFound:
                 return None
-            contact = session.get(Contact, conversation.contact_id)
-            assignee = session.get(Staff, conversation.assignee_id) if conversation.assignee_id else None
+            conversation, contact, assignee, messages = seen.conversation, seen.contact, seen.assignee, seen.messages
             staff_names = {s.id: s.name for s in session.scalars(select(Staff))}
-            messages = session.scalars(select(Message).where(Message.conversation_id == conversation_id)
-                                       .order_by(Message.created_at, Message.id)).all()
             past = session.scalars(select(Conversation).where(Conversation.contact_id == conversation.contact_id,
                                                               Conversation.id != conversation_id)
                                    .order_by(Conversation.id.desc()).limit(10)).all()

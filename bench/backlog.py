@@ -16,19 +16,16 @@ import argparse
 import asyncio
 import statistics
 import sys
-import tempfile
 import threading
 import time
 import uuid
 from pathlib import Path
 from typing import Any
 
-import psycopg
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from adapters.line import LineChannel
-from bench.webhook import POSTGRES, FakeLine, pct
+from bench.webhook import FakeLine, pct, scratch_database
 from db.migrate import upgrade
 from db.models import OutboxMessage
 from db.session import Database
@@ -97,44 +94,34 @@ async def drain(db: Database, channel: LineChannel) -> float:
 
 
 def run(backend: str, rows: int) -> dict[str, Any]:
-    schema = None
-    if backend == "sqlite":
-        url = f"sqlite:///{tempfile.mkdtemp()}/backlog.db"
-    else:
-        schema = f"bench_{uuid.uuid4().hex[:8]}"
-        with psycopg.connect(POSTGRES, autocommit=True) as conn:
-            conn.execute(f'CREATE SCHEMA "{schema}"')
-        url = f"{POSTGRES}?options=-csearch_path%3D{schema}"
-    db = Database(url)
-    try:
-        upgrade(db.engine)
-        fill(db, rows)
-        with FakeLine() as line:
-            async def both() -> tuple[float, float]:
-                channel = LineChannel("secret", line.access_token, line.url, timeout=5.0)
+    with scratch_database(backend) as url:
+        db = Database(url)
+        try:
+            upgrade(db.engine)
+            fill(db, rows)
+            with FakeLine() as line:
+                async def both() -> tuple[float, float]:
+                    channel = LineChannel("secret", line.access_token, line.url, timeout=5.0)
+                    try:
+                        fake_rate = await floor(channel, 3.0)
+                        line.reset()
+                        return fake_rate, await drain(db, channel)
+                    finally:
+                        await channel.aclose()
+                stop = threading.Event()
+                latencies: list[float] = []
+                ingest = threading.Thread(target=lambda: latencies.extend(ingest_beside(db, stop)))
+                ingest.start()
                 try:
-                    fake_rate = await floor(channel, 3.0)
-                    line.reset()
-                    return fake_rate, await drain(db, channel)
+                    fake_rate, seconds = asyncio.run(both())
                 finally:
-                    await channel.aclose()
-            stop = threading.Event()
-            latencies: list[float] = []
-            ingest = threading.Thread(target=lambda: latencies.extend(ingest_beside(db, stop)))
-            ingest.start()
-            try:
-                fake_rate, seconds = asyncio.run(both())
-            finally:
-                stop.set()
-                ingest.join()
-        return {"backend": backend, "rows": rows, "fake_rate": fake_rate, "drain_rate": rows / seconds,
-                "ratio": rows / seconds / fake_rate, "seconds": seconds, "ingest_p50_ms": 1000 * statistics.median(latencies),
-                "ingest_p99_ms": 1000 * pct(latencies, 0.99)}
-    finally:
-        db.dispose()
-        if schema:
-            with psycopg.connect(POSTGRES, autocommit=True) as conn:
-                conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+                    stop.set()
+                    ingest.join()
+        finally:
+            db.dispose()
+    return {"backend": backend, "rows": rows, "fake_rate": fake_rate, "drain_rate": rows / seconds,
+            "ratio": rows / seconds / fake_rate, "seconds": seconds,
+            "ingest_p50_ms": 1000 * statistics.median(latencies), "ingest_p99_ms": 1000 * pct(latencies, 0.99)}
 
 
 def main() -> int:

@@ -24,6 +24,8 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -183,16 +185,24 @@ def drain(url: str, timeout: float = 120.0) -> float:
     return time.monotonic() - started
 
 
-def run(backend: str, seconds: float) -> None:
-    schema = None
+@contextmanager
+def scratch_database(backend: str) -> Iterator[str]:
+    """A fresh database's URL: a SQLite file, or a PostgreSQL schema dropped afterwards."""
     if backend == "sqlite":
-        url = f"sqlite:///{tempfile.mkdtemp()}/bench.db"
-    else:
-        schema = f"zd_bench_{uuid.uuid4().hex[:8]}"
+        yield f"sqlite:///{tempfile.mkdtemp()}/bench.db"
+        return
+    schema = f"zd_bench_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(POSTGRES, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    try:
+        yield f"{POSTGRES}?options=-csearch_path%3D{schema}"
+    finally:
         with psycopg.connect(POSTGRES, autocommit=True) as conn:
-            conn.execute(f'CREATE SCHEMA "{schema}"')
-        url = f"{POSTGRES}?options=-csearch_path%3D{schema}"
-    with FakeLine() as line:
+            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+def run(backend: str, seconds: float) -> None:
+    with scratch_database(backend) as url, FakeLine() as line:
         desk = DeskServer(url, line.url).start()
         try:
             floor_rps = asyncio.run(closed_loop(desk.url, bare, seconds))
@@ -206,9 +216,6 @@ def run(backend: str, seconds: float) -> None:
             replies = asyncio.run(reply_latency(desk, line, 100, seconds))
         finally:
             desk.stop()
-            if schema:
-                with psycopg.connect(POSTGRES, autocommit=True) as conn:
-                    conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
     print(f"\n== {backend} ==")
     print(f"processing: {backlog} accepted events answered in {drained:.1f} s after the last was accepted")
     print(f"ingest: {ingest_rps:,.0f} webhooks/s vs bare endpoint {floor_rps:,.0f} req/s "

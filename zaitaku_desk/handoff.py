@@ -50,22 +50,51 @@ def staff_by_slack(session: Session, slack_user_id: str) -> Staff | None:
     return session.scalars(select(Staff).where(Staff.slack_user_id == slack_user_id, Staff.active)).first()
 
 
-def summary(session: Session, conversation_id: int, recent: int = 6) -> ConversationSummary:
+@dataclass
+class ConversationRecord:
+    """A conversation with who it is with, who owns it and its messages (oldest first): what the
+    API, the console and the staff thread each show in their own way."""
+
+    conversation: Conversation
+    contact: Contact | None
+    assignee: Staff | None
+    messages: list[Message]
+
+    @property
+    def contact_name(self) -> str:
+        contact = self.contact
+        return contact.display_name if contact and contact.display_name else f"相談者 #{self.conversation.contact_id}"
+
+
+def record(session: Session, conversation_id: int, *, internal: bool = True,
+           recent: int | None = None) -> ConversationRecord:
+    """The conversation as staff see it; `internal=False` leaves out notes and events, `recent` keeps
+    only the last messages. ConversationNotFound when there is none."""
     conversation = _get(session, conversation_id)
-    contact = session.get(Contact, conversation.contact_id)
-    assignee = session.get(Staff, conversation.assignee_id) if conversation.assignee_id else None
-    messages = session.scalars(
-        select(Message).where(Message.conversation_id == conversation_id, Message.direction != "internal")
-        .order_by(Message.id.desc()).limit(recent)).all()
+    query = select(Message).where(Message.conversation_id == conversation_id)
+    if not internal:
+        query = query.where(Message.direction != "internal")
+    if recent is not None:
+        messages = list(reversed(session.scalars(query.order_by(Message.id.desc()).limit(recent)).all()))
+    else:
+        messages = list(session.scalars(query.order_by(Message.created_at, Message.id)))
+    return ConversationRecord(conversation, session.get(Contact, conversation.contact_id),
+                              session.get(Staff, conversation.assignee_id) if conversation.assignee_id else None,
+                              messages)
+
+
+def summary(session: Session, conversation_id: int, recent: int = 6) -> ConversationSummary:
+    """What the staff thread shows beside its buttons."""
+    seen = record(session, conversation_id, internal=False, recent=recent)
+    conversation = seen.conversation
     who = {"contact": "相談者", "bot": "ボット", "staff": "スタッフ", "system": "システム"}
     return ConversationSummary(
         id=conversation.id, channel=conversation.channel, status=conversation.status,
         status_label="{} / {}".format(*HELPDESK_LABELS[conversation.status]),
-        needed_role=conversation.needed_role, urgency=conversation.urgency,
-        contact_name=(contact.display_name if contact and contact.display_name else f"相談者 #{conversation.contact_id}"),
-        assignee=assignee.name if assignee else None, opened_at=conversation.opened_at,
+        needed_role=conversation.needed_role, urgency=conversation.urgency, contact_name=seen.contact_name,
+        assignee=seen.assignee.name if seen.assignee else None, opened_at=conversation.opened_at,
         handed_off_at=conversation.handed_off_at,
-        recent=[(who.get(m.sender_kind, m.sender_kind), m.text or f"（{m.kind}）") for m in reversed(messages)],
+        recent=[(who.get(m.sender_kind, m.sender_kind), m.text or f"（{m.kind}）") for m in seen.messages],
     )
 
 

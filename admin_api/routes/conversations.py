@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from fastapi import APIRouter, HTTPException, status
+from fastapi import APIRouter, HTTPException
 from pydantic import AwareDatetime, BaseModel, Field, field_validator
-from sqlalchemy import select
 
 from admin_api.deps import CurrentStaff, RuntimeDep, SessionDep
 from bot.conversation import HELPDESK_LABELS
-from db.models import Contact, Conversation, Message, Staff, utcnow
+from db.models import Conversation, Staff, utcnow
 from zaitaku_desk import handoff
 
 router = APIRouter(prefix="/conversations", tags=["conversations"])
@@ -89,16 +88,11 @@ def _act(result: handoff.ActResult) -> ActOut:
 @router.get("/{conversation_id}", response_model=ConversationOut,
             summary="A conversation with its full transcript, private notes included")
 def get_conversation(conversation_id: int, session: SessionDep, _: CurrentStaff) -> ConversationOut:
-    conversation = session.get(Conversation, conversation_id)
-    if conversation is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"相談 #{conversation_id} が見つかりません。")
-    contact = session.get(Contact, conversation.contact_id)
-    messages = session.scalars(select(Message).where(Message.conversation_id == conversation_id)
-                               .order_by(Message.created_at, Message.id))
+    seen = handoff.record(session, conversation_id)
+    conversation, messages = seen.conversation, seen.messages
     label, helpdesk = HELPDESK_LABELS[conversation.status]
     return ConversationOut(
-        id=conversation.id, contact_id=conversation.contact_id,
-        contact_name=(contact.display_name if contact and contact.display_name else f"相談者 #{conversation.contact_id}"),
+        id=conversation.id, contact_id=conversation.contact_id, contact_name=seen.contact_name,
         channel=conversation.channel, status=conversation.status, status_label=label, helpdesk_status=helpdesk,
         needed_role=conversation.needed_role, urgency=conversation.urgency, assignee_id=conversation.assignee_id,
         topic=conversation.topic, opened_at=conversation.opened_at, handed_off_at=conversation.handed_off_at,
