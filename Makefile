@@ -33,3 +33,4 @@ eval: $(STAMP)
 bench: $(STAMP)
 	$(VENV)/bin/python bench/routing.py
 	$(VENV)/bin/python bench/resources.py
+	$(VENV)/bin/python bench/backlog.py
