@@ -209,3 +209,75 @@ def test_a_resource_change_that_could_not_be_read_back_is_refused_and_nothing_ch
     after = api.get(f"/resources/{target['id']}", staff["admin"])
     assert after.status_code == 200 and after.json() == target
     assert api.get("/resources/export", staff["admin"]).status_code == 200
+
+
+TRY_CASES: dict[str, tuple[bytes, str, int]] = {
+    # name: (body, content type, expected status)
+    "not JSON": (b"{" + SECRET_WORDS.encode(), "application/json", 422),
+    "a JSON list": (b'["x"]', "application/json", 422),
+    "neither text nor postback": (b"{}", "application/json", 422),
+    "an empty text": (b'{"text": ""}', "application/json", 422),
+    "a text that is a number": (b'{"text": 5}', "application/json", 422),
+    "a text that is an object": (b'{"text": {"a": 1}}', "application/json", 422),
+    "a text over 5,000 characters": (json.dumps({"text": "あ" * 5001}).encode(), "application/json", 422),
+    "a postback over 300 characters": (json.dumps({"postback": "a" * 301}).encode(), "application/json", 422),
+    "nested 5,000 deep": (b"{\"text\": " + b"[" * 5000 + b"]" * 5000 + b"}", "application/json", 400),
+    "a form instead of JSON": (b"text=" + SECRET_WORDS.encode(), "application/x-www-form-urlencoded", 422),
+}
+
+
+@pytest.mark.parametrize("case", list(TRY_CASES))
+def test_bad_try_messages_are_refused_and_nothing_is_kept(desk: DeskServer, database: Database, case: str) -> None:
+    body, kind, expected = TRY_CASES[case]
+    with httpx.Client(base_url=desk.url, timeout=10) as browser:
+        browser.get("/try")
+        since, before = len(desk.output()), _stored(database)
+        response = browser.post("/try/messages", content=body, headers={"Content-Type": kind})
+    assert response.status_code == expected, response.text
+    assert _stored(database) == before
+    _clean_log(desk, since)
+
+
+def test_a_try_message_without_its_session_is_refused(desk: DeskServer, database: Database) -> None:
+    before = _stored(database)
+    response = httpx.post(f"{desk.url}/try/messages", json={"text": SECRET_WORDS}, timeout=10)
+    assert response.status_code == 400 and _stored(database) == before
+
+
+API_CASES: list[tuple[str, str, dict[str, Any] | None, dict[str, Any] | None]] = [
+    # (method, path, JSON body, query) — each refused with a 4xx naming what is wrong
+    ("POST", "/staff", {"name": "x", "role": "doctor"}, None),
+    ("POST", "/staff", {"name": "あ" * 101, "role": "nurse"}, None),
+    ("POST", "/staff", {"role": "nurse"}, None),
+    ("POST", "/faq", {"id": "Bad Id", "audience": "resident", "question": "q", "answer": "a", "source": "general"}, None),
+    ("POST", "/faq", {"id": "resident.x1", "audience": "resident", "question": "q", "answer": "{secret}",
+                      "source": "general"}, None),
+    ("POST", "/faq", {"id": "resident.x2", "audience": "everyone", "question": "q", "answer": "a",
+                      "source": "general"}, None),
+    ("POST", "/faq", {"id": "resident.x3", "audience": "resident", "question": " ", "answer": "a",
+                      "source": "general"}, None),
+    ("POST", "/conversations/1/notes", {"text": " "}, None),
+    ("POST", "/conversations/1/notes", {"text": "あ" * 5001}, None),
+    ("POST", "/conversations/1/reassign", {"staff_id": "someone"}, None),
+    ("POST", "/conversations/1/reassign", {"staff_id": 2**63}, None),
+    ("POST", "/conversations/1/snooze", {"until": "tomorrow"}, None),
+    ("GET", "/queue", None, {"limit": "0"}),
+    ("GET", "/queue", None, {"status": "lost"}),
+    ("GET", "/queue", None, {"role": "doctor"}),
+    ("GET", "/reports", None, {"from": "2026-13-01", "to": "2026-12-31"}),
+    ("GET", "/reports", None, {"from": "2026-04-01", "to": "2026-03-31"}),
+    ("GET", "/reports", None, {"from": "2026-04-01", "to": "2027-03-31", "format": "xml"}),
+    ("POST", "/resources", {"name": "x", "type": "castle"}, None),
+    ("POST", "/unanswered/1/make-faq", {"paraphrase_of": 5}, None),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "body", "query"), API_CASES)
+def test_bad_admin_api_requests_are_refused_and_nothing_is_kept(
+        desk: DeskServer, api: Api, staff: dict[str, Member],  # noqa: F811
+        method: str, path: str, body: dict[str, Any] | None, query: dict[str, Any] | None) -> None:
+    since = len(desk.output())
+    response = api.request(method, path, staff["admin"], json=body, params=query)
+    assert 400 <= response.status_code < 500 and response.status_code != 401, (response.status_code, response.text)
+    assert response.json()["detail"]
+    _clean_log(desk, since)
