@@ -79,7 +79,7 @@ class LineChannel:
     def events(self, body: bytes) -> list[tuple[str, dict[str, Any]]]:
         """(event id, raw event) for each event of a verified body; a clear error if it is not one."""
         try:
-            payload = json.loads(body.decode("utf-8"), parse_constant=_not_json)
+            payload = json.loads(body.decode("utf-8"), parse_constant=not_json)
         except UnicodeDecodeError:
             raise WebhookError(400, "body is not valid UTF-8") from None
         except json.JSONDecodeError as exc:
@@ -240,7 +240,7 @@ def _mentions_bot(content: TextMessageContent) -> bool:
     return bool(mention and any(getattr(m, "is_self", False) for m in mention.mentionees or []))
 
 
-def _not_json(constant: str) -> None:
+def not_json(constant: str) -> None:
     """NaN and Infinity are not JSON (Python reads them; PostgreSQL would refuse to store them)."""
     raise json.JSONDecodeError(f"{constant} is not JSON", constant, 0)
 

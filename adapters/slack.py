@@ -158,10 +158,11 @@ def _button_press(raw: dict[str, Any]) -> Envelope | StaffAct | None:
     user = (raw.get("user") or {}).get("id")
     channel = (raw.get("channel") or {}).get("id") or (raw.get("container") or {}).get("channel_id")
     data = action.get("value")
-    act = ACTIONS.get(action.get("action_id", ""))
+    act = ACTIONS.get(action_id) if isinstance(action_id := action.get("action_id"), str) else None
     if act is not None:
-        number = str(data or "")
-        return StaffAct(act, int(number), user, channel or "") if user and number.isdigit() and len(number) < 12 else None
+        number = data if isinstance(data, str) else ""
+        usable = isinstance(user, str) and number.isdecimal() and number.isascii() and len(number) < 12
+        return StaffAct(act, int(number), user, channel or "") if usable else None
     if not (user and channel and channel.startswith("D") and isinstance(data, str)
             and postback_fields(data).get("action") == "redflag"):
         return None

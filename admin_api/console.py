@@ -30,9 +30,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from admin_api.deps import KNOWLEDGE_ROLES, REPORT_ROLES, staff_session
+from admin_api.deps import staff_session
 from admin_api.routes.queue import DEFAULT_STATUSES, QueueItem, queue_items
 from bot.conversation import HELPDESK_LABELS
+from bot.roles import KNOWLEDGE_ROLES, REPORT_ROLES
 from bot.roles import LABELS as ROLE_LABELS
 from db.models import Conversation, Staff, utcnow
 from zaitaku_desk import handoff

@@ -24,9 +24,10 @@ from admin_api.console import (
     PostedKnowledgeForm,
     field_errors,
 )
-from admin_api.deps import KNOWLEDGE_ROLES, decode_upload, read_upload
+from admin_api.deps import decode_upload, read_upload
 from admin_api.routes import faq as faq_acts
 from admin_api.routes import resources as resource_acts
+from bot.roles import KNOWLEDGE_ROLES
 from db.models import FaqEntry, Resource, UnansweredQuestion, Vacancy
 from knowledge.opendata import CAPABILITIES, RESOURCE_TYPES
 from knowledge.store import update_vacancy

@@ -13,14 +13,12 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request, status
 from sqlalchemy.orm import Session
 
-from bot.roles import Role
+from bot.roles import KNOWLEDGE_ROLES, REPORT_ROLES, Role
 from db.models import Staff
 from zaitaku_desk.runtime import Runtime
 from zaitaku_desk.staff import staff_by_token
 
 ALL_ROLES = tuple(Role)
-KNOWLEDGE_ROLES = ("coordinator", "admin")
-REPORT_ROLES = ("coordinator", "admin")
 
 
 def get_runtime(request: Request) -> Runtime:

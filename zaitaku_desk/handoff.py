@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -19,15 +19,15 @@ from sqlalchemy.orm import Session
 from adapters.base import Channel, ConversationSummary
 from bot.conversation import HELPDESK_LABELS, InvalidTransition
 from bot.messages import Reply
-from bot.roles import Role
+from bot.roles import OVERRIDE_ROLES, Role
 from db.models import Contact, Conversation, Message, Staff, utcnow
 from db.session import Database
 from knowledge.store import audit
 from zaitaku_desk.lifecycle import TIMER, Actor, Conflict, apply
 from zaitaku_desk.outbox import ChannelUnavailable, NotOwner, Outgoing, enqueue
 
+MAX_SNOOZE = timedelta(days=30)  # the longest 保留
 NOTE_PREFIXES = ("メモ:", "メモ：", "note:", "Note:", "NOTE:")
-OVERRIDE_ROLES = ("coordinator", "admin")  # may close, return or reassign what another owns
 
 
 class HandoffError(Exception):
@@ -101,13 +101,13 @@ def summary(session: Session, conversation_id: int, recent: int = 6) -> Conversa
 def claim(session: Session, conversation_id: int, staff: Staff, channels: Mapping[str, Channel]) -> ActResult:
     """Take the conversation. Exactly one of several simultaneous claims wins."""
     def check(conversation: Conversation) -> bool:
-        if conversation.status == "human" and conversation.assignee_id == staff.id:
-            return False
-        if conversation.status == "human":
-            owner = session.get(Staff, conversation.assignee_id) if conversation.assignee_id else None
-            raise HandoffError(f"すでに{owner.name if owner else '別のスタッフ'}さんが対応しています。")
         if conversation.status == "resolved":
             raise HandoffError("この相談はすでに解決済みです。")
+        if owns(conversation, staff) and conversation.status == "human":
+            return False
+        if owned_by_another(conversation, staff):  # 対応中, or set aside (保留) by its owner
+            owner = session.get(Staff, conversation.assignee_id)
+            raise HandoffError(f"すでに{owner.name if owner else '別のスタッフ'}さんが対応しています。")
         return True
     if _act(session, conversation_id, staff, "claim", channels, check) is None:
         return ActResult(conversation_id, "human", "すでにあなたが担当しています。", changed=False)
@@ -130,6 +130,8 @@ def snooze(session: Session, conversation_id: int, staff: Staff, until: datetime
     """Set it aside until `until`; it comes back to its owner (or the queue) then, or when the contact writes."""
     if until <= utcnow():
         raise HandoffError("保留の期限は今より後の時刻にしてください。")
+    if until > utcnow() + MAX_SNOOZE:
+        raise HandoffError(f"保留は{MAX_SNOOZE.days}日以内にしてください。")
     _act(session, conversation_id, staff, "snooze", channels, _owner_rule(session, staff, "保留に"), until=until)
     return ActResult(conversation_id, "snoozed", "保留にしました。")
 
@@ -157,6 +159,15 @@ def wake_due(session: Session, now: datetime, channels: Mapping[str, Channel]) -
     return woken
 
 
+def owns(conversation: Conversation, staff: Staff) -> bool:
+    """The staff member is the conversation's owner (it may be set aside, 保留, and still theirs)."""
+    return conversation.assignee_id == staff.id and conversation.status in ("human", "snoozed")
+
+
+def owned_by_another(conversation: Conversation, staff: Staff) -> bool:
+    return conversation.assignee_id not in (None, staff.id) and conversation.status in ("human", "snoozed")
+
+
 def is_note(text: str) -> bool:
     return text.strip().startswith(NOTE_PREFIXES)
 
@@ -168,7 +179,9 @@ def staff_reply(session: Session, conversation_id: int, staff: Staff, text: str,
     now = utcnow()
     signed = f"【{hub_name} {Role(staff.role).title} {staff.name}】\n{text.strip()}"
     try:
-        enqueue(session, channels, [Outgoing(conversation.channel, conversation.reply_target or "", conversation_id,
+        if not conversation.reply_target:  # erased, or a channel that cannot be written to
+            raise ChannelUnavailable("この相談者には、このチャネルからは返信できません。")
+        enqueue(session, channels, [Outgoing(conversation.channel, conversation.reply_target, conversation_id,
                                              "staff", replies=[Reply(signed)], staff_id=staff.id)])
     except (NotOwner, ChannelUnavailable) as exc:
         raise HandoffError(str(exc)) from None
@@ -237,8 +250,7 @@ def _owner_rule(session: Session, staff: Staff, what: str) -> Callable[[Conversa
     """A conversation someone owns is theirs: others may not close, return, snooze or reassign it,
     except a coordinator or an administrator (audited like every act)."""
     def check(conversation: Conversation) -> bool:
-        if (conversation.status == "human" and conversation.assignee_id not in (None, staff.id)
-                and staff.role not in OVERRIDE_ROLES):
+        if owned_by_another(conversation, staff) and staff.role not in OVERRIDE_ROLES:
             owner = session.get(Staff, conversation.assignee_id)
             raise HandoffError(f"担当の{owner.name if owner else '別のスタッフ'}さんの相談です。"
                                f"{what}できるのは担当者かコーディネーター・管理者です。")

@@ -34,6 +34,9 @@ log = logging.getLogger(__name__)
 
 
 
+TOKEN_MARGIN = timedelta(seconds=3)  # a retry meant to use the reply token goes this long before it expires
+
+
 class NotOwner(PermissionError):
     """A staff member's words to a conversation someone else owns, or nobody does (Japanese message)."""
 
@@ -106,9 +109,13 @@ def expire(session: Session, before: datetime) -> int:
 
 
 def _check_owner(session: Session, item: Outgoing) -> None:
-    conversation = session.get(Conversation, item.conversation_id) if item.conversation_id else None
-    if (conversation is None or item.staff_id is None or conversation.status != "human"
-            or conversation.assignee_id != item.staff_id):
+    """The writer owns the conversation now, and keeps it until this transaction ends: the check is an
+    UPDATE, so it holds the row, and a reassignment or a close racing it waits for this reply."""
+    owned = item.staff_id is not None and item.conversation_id is not None and session.execute(
+        update(Conversation).where(Conversation.id == item.conversation_id, Conversation.status == "human",
+                                   Conversation.assignee_id == item.staff_id)
+        .values(last_message_at=utcnow()).execution_options(synchronize_session=False)).rowcount == 1
+    if not owned:
         raise NotOwner("返信するには、先に「対応する」を押して担当になってください。")
 
 
@@ -140,7 +147,10 @@ _CLAIM = (update(_OUTBOX).where(_OUTBOX.c.id.in_(
                .scalar_subquery().label("conversation_status")))
 _SUPPRESS = (update(_OUTBOX).where(_OUTBOX.c.id.in_(bindparam("ids", expanding=True)))
              .values(status="suppressed", claimed_at=None, last_error="a staff member owns the conversation"))
-_RECORD = update(_OUTBOX).where(_OUTBOX.c.id == bindparam("row_id"))  # SET: the keys given, one row each
+# SET: the keys given, one row each; only while this worker's claim stands (after the lease another
+# worker may have taken the row, and its outcome is the one that counts; an erasure may have suppressed it).
+_RECORD = update(_OUTBOX).where(_OUTBOX.c.id == bindparam("row_id"), _OUTBOX.c.claimed_by == bindparam("worker"),
+                                _OUTBOX.c.status == "pending")
 _NEXT_DUE = (select(_OUTBOX.c.next_attempt_at).where(_OUTBOX.c.status == "pending")
              .order_by(_OUTBOX.c.next_attempt_at).limit(1))
 
@@ -177,7 +187,8 @@ class Outbox:
         now = utcnow()
         with self.db.session() as session:
             if results:
-                session.execute(_RECORD, [self._outcome(row, result, now) for row, result in results])
+                session.execute(_RECORD, [{**self._outcome(row, result, now), "worker": self.worker}
+                                          for row, result in results])
             rows = self._claim(session, now, limit)
             if rows:
                 return rows, None
@@ -220,4 +231,9 @@ class Outbox:
         else:
             delay = result.retry_after or min(self.backoff_max, self.backoff_base * 2 ** row.attempts)
             change["next_attempt_at"] = now + timedelta(seconds=delay)
+            expires = row.reply_token_expires_at
+            if change["outcome_unknown"] and expires is not None and now < expires:
+                # One more reply while the token lives tells whether the last one got through
+                # ("token used"); after it, only a push is left, which might say it twice.
+                change["next_attempt_at"] = max(now, min(change["next_attempt_at"], expires - TOKEN_MARGIN))
         return change

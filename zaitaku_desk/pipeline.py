@@ -31,13 +31,14 @@ from bot.messages import Outcome, postback_fields
 from db.models import Contact, Conversation, InboundEvent, Message, UnansweredQuestion, utcnow
 from db.session import Database
 from zaitaku_desk import metrics, staff_relay
-from zaitaku_desk.lifecycle import BOT, Applied, apply
+from zaitaku_desk.lifecycle import BOT, Applied, Conflict, apply
 from zaitaku_desk.outbox import Outgoing, enqueue
 from zaitaku_desk.staff_commands import StaffCommands
 
 log = logging.getLogger(__name__)
 
 MAX_EVENT_ATTEMPTS = 5
+MAX_CONFLICT_RETRIES = 10  # a batch decided again because a conversation changed under it
 GIVE_WAY_SECONDS = 0.05  # the longest the worker waits for webhooks in flight before its next batch
 BATCH_SECONDS = 0.02  # a batch stops taking more events after deciding for this long
 Parsed = Envelope | StaffMessage | StaffAct | Exception | None  # a stored event as its channel reads it
@@ -150,11 +151,19 @@ class Pipeline:
         with self.db.session() as session:
             pending = session.execute(_PENDING, {"limit": limit}).all()
         queue = [(row, self._parse(row)) for row in pending]
-        most = limit
+        most, conflicts = limit, 0
         while queue:
             self.acks.give_way()
+            self._refresh()
             try:
                 queue = self._batch(queue, most)
+            except Conflict:
+                # Someone changed a conversation between deciding and writing (a staff act): decide
+                # again from what is there now; not the event's fault, so not one of its attempts.
+                conflicts += 1
+                if conflicts <= MAX_CONFLICT_RETRIES:
+                    continue
+                raise
             except Exception as exc:
                 if most > 1:
                     most = 1  # redo one at a time, so that only the event that fails is held back
@@ -182,8 +191,6 @@ class Pipeline:
             if len(chosen) < most and _order_key(row, parsed) not in keys:
                 chosen.append((row, parsed))
             keys.add(_order_key(row, parsed))
-        if self.refresh is not None:
-            self.refresh()
         started = time.monotonic()
         with self.db.session() as session:
             known = self._known(session, [(row.channel, parsed) for row, parsed in chosen if isinstance(parsed, Envelope)])
@@ -205,6 +212,16 @@ class Pipeline:
                                  if decision is not None and row.id in taken])
         done = {row.id for row, _, _ in decided}
         return [(row, parsed) for row, parsed in queue if row.id not in done]
+
+    def _refresh(self) -> None:
+        """Answer from the knowledge as it is now in the database; if rebuilding fails, go on with the
+        knowledge this process has (a bad edit must not hold up residents' messages)."""
+        if self.refresh is None:
+            return
+        try:
+            self.refresh()
+        except Exception:
+            log.exception("rebuilding the knowledge failed; answering from the previous build")
 
     def _parse(self, row: Row[Any]) -> Parsed:
         """The channel's reading of a stored event (the exception, if it cannot read it)."""

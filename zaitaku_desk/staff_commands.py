@@ -64,10 +64,14 @@ class StaffCommands:
                        f"<@{message.staff_external_id}> さんはスタッフとして登録されていないため、この相談には対応できません。"
                        "管理者に `zaitaku-desk staff create --slack-user` での登録を依頼してください。"})
             return
-        owner = conversation.status == "human" and conversation.assignee_id == staff.id
+        owner = handoff.owns(conversation, staff) and conversation.status == "human"
         reaction = {"kind": "reaction", "channel": message.thread_channel, "timestamp": message.message_ts}
         if owner and not handoff.is_note(message.text):
-            handoff.staff_reply(session, conversation.id, staff, message.text, self.channels, self.hub_name)
+            try:
+                handoff.staff_reply(session, conversation.id, staff, message.text, self.channels, self.hub_name)
+            except handoff.HandoffError as exc:  # it changed hands meanwhile, or the channel is off
+                self._post(session, where, conversation.id, {"kind": "post", "text": f"送れませんでした: {exc}"})
+                return
             self._post(session, where, conversation.id, {**reaction, "name": SENT_REACTION})
             return
         handoff.note(session, conversation.id, staff, message.text)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from adapters.base import Channel
@@ -34,10 +34,17 @@ def remind_unclaimed(session: Session, channels: Mapping[str, Channel], now: dat
     for conversation in waiting:
         every = emergency_after if conversation.urgency == "emergency" else handoff_after
         last = conversation.reminded_at or conversation.handed_off_at
-        if last is not None and now - last >= every:
-            minutes = int((now - (conversation.handed_off_at or now)).total_seconds() // 60)
-            announce(session, channels, conversation.id, "reminder", f"{minutes}分",
-                     urgent=conversation.urgency == "emergency")
-            conversation.reminded_at = now
-            count += 1
+        if last is None or now - last < every:
+            continue
+        # Taken by one process only: several workers run these timers.
+        seen = Conversation.reminded_at
+        if session.execute(update(Conversation).where(
+                Conversation.id == conversation.id,
+                seen.is_(None) if conversation.reminded_at is None else seen == conversation.reminded_at)
+                .values(reminded_at=now).execution_options(synchronize_session=False)).rowcount != 1:
+            continue
+        minutes = int((now - (conversation.handed_off_at or now)).total_seconds() // 60)
+        announce(session, channels, conversation.id, "reminder", f"{minutes}分",
+                 urgent=conversation.urgency == "emergency")
+        count += 1
     return count

@@ -10,7 +10,7 @@ from urllib.parse import parse_qs
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from adapters.line import WebhookError
+from adapters.line import WebhookError, not_json
 from zaitaku_desk.metrics import WEBHOOKS
 from zaitaku_desk.pipeline import store_events
 from zaitaku_desk.runtime import Runtime
@@ -109,10 +109,10 @@ def _check_slack(request: Request, body: bytes) -> None:
     try:
         text = body.decode("utf-8")
         if kind == "application/json":
-            data = json.loads(text, parse_constant=_not_json)
+            data = json.loads(text, parse_constant=not_json)
         else:
             form = parse_qs(text)
-            data = json.loads(form["payload"][0], parse_constant=_not_json) if "payload" in form else {}
+            data = json.loads(form["payload"][0], parse_constant=not_json) if "payload" in form else {}
     except UnicodeDecodeError:
         raise WebhookError(400, "the body is not UTF-8") from None
     except (ValueError, RecursionError):
@@ -120,10 +120,6 @@ def _check_slack(request: Request, body: bytes) -> None:
     problem = _slack_shape_problem(data)
     if problem:
         raise WebhookError(400, problem)
-
-
-def _not_json(constant: str) -> None:
-    raise ValueError(f"{constant} is not JSON")
 
 
 _SLACK_OBJECTS = ("event", "team", "container", "message", "enterprise", "view", "authed_user")

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from fastapi import APIRouter, HTTPException
 from pydantic import AwareDatetime, BaseModel, Field, field_validator
 
 from admin_api.deps import CurrentStaff, RuntimeDep, SessionDep
 from bot.conversation import HELPDESK_LABELS
-from db.models import Conversation, Staff, utcnow
+from db.models import Conversation, Staff
 from zaitaku_desk import handoff
 
 router = APIRouter(prefix="/conversations", tags=["conversations"])
@@ -69,15 +69,6 @@ class ReassignBody(BaseModel):
 class SnoozeBody(BaseModel):
     until: AwareDatetime = Field(description="when it comes back (to its owner, or to the queue); within 30 days")
 
-    @field_validator("until")
-    @classmethod
-    def soon_enough(cls, value: datetime) -> datetime:
-        if value > utcnow() + MAX_SNOOZE:
-            raise ValueError("保留は30日以内にしてください")
-        return value
-
-
-MAX_SNOOZE = timedelta(days=30)
 
 
 def _act(result: handoff.ActResult) -> ActOut:

@@ -226,6 +226,12 @@ def test_only_the_owner_or_a_coordinator_closes_returns_snoozes_or_reassigns_it(
         refused = api.post(f"/conversations/{conversation_id}/{act}", nurse, json=body)
         assert refused.status_code == 409 and "担当" in refused.json()["detail"], (act, refused.text)
         assert _status(database, conversation_id) == ("human", msw.id)
+    # Set aside (保留), it is still the MSW's: nobody else takes it or closes it meanwhile.
+    assert api.post(f"/conversations/{conversation_id}/snooze", msw, json={"until": later}).status_code == 200
+    for act in ("claim", "resolve"):
+        refused = api.post(f"/conversations/{conversation_id}/{act}", nurse)
+        assert refused.status_code == 409 and "鈴木" in refused.json()["detail"], (act, refused.text)
+    assert _status(database, conversation_id) == ("snoozed", msw.id)
     moved = api.post(f"/conversations/{conversation_id}/reassign", coordinator, json={"staff_id": nurse.id})
     assert moved.status_code == 200 and _status(database, conversation_id) == ("human", nurse.id)
     assert api.post(f"/conversations/{conversation_id}/resolve", nurse).status_code == 200
@@ -238,7 +244,8 @@ def test_snooze_sets_a_conversation_aside_until_its_time_or_until_the_resident_w
     nurse = staff["nurse"]
     path = f"/conversations/{conversation_id}/snooze"
     assert api.post(path, nurse, json={"until": (utcnow() - timedelta(minutes=1)).isoformat()}).status_code == 409
-    assert field_errors(api.post(path, nurse, json={"until": (utcnow() + timedelta(days=31)).isoformat()})) == ["until"]
+    too_long = api.post(path, nurse, json={"until": (utcnow() + timedelta(days=31)).isoformat()})
+    assert too_long.status_code == 409 and "30日以内" in too_long.json()["detail"]
     assert field_errors(api.post(path, nurse, json={"until": "2030-01-01T09:00:00"})) == ["until"]  # no zone
 
     # Unowned: back to the queue when its time comes.
