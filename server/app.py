@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -98,7 +99,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.get("/metrics", tags=["health"], summary="Prometheus metrics (counts and ages only; no text, no ids)",
              response_class=PlainTextResponse)
-    async def prometheus_metrics() -> PlainTextResponse:
+    async def prometheus_metrics(request: Request) -> PlainTextResponse:
+        token = runtime.settings.metrics_token
+        given = request.headers.get("authorization", "")
+        if token and not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
+            return PlainTextResponse("METRICS_TOKEN is set: send it as a Bearer token\n", status_code=401)
         body = generate_latest(REGISTRY) + await runtime.run_db(generate_latest, database_metrics)
         return PlainTextResponse(body, media_type=CONTENT_TYPE_LATEST)
 

@@ -52,3 +52,15 @@ def test_logs_are_json_lines_carrying_the_request_id(desk: DeskServer) -> None:
         return [line for line in lines if line.get("request_id") == "probe-42"]
     line = wait_until(logged)[0]
     assert line["level"] == "INFO" and "refused" in line["message"] and line["at"].endswith("Z")
+
+
+def test_metrics_can_ask_for_a_token(database_url: str, fake_line: FakeLinePlatform) -> None:
+    server = DeskServer(database_url, fake_line.url, METRICS_TOKEN="scrape-secret").start()
+    try:
+        assert httpx.get(f"{server.url}/metrics", timeout=10).status_code == 401
+        wrong = httpx.get(f"{server.url}/metrics", headers={"Authorization": "Bearer nope"}, timeout=10)
+        assert wrong.status_code == 401
+        right = httpx.get(f"{server.url}/metrics", headers={"Authorization": "Bearer scrape-secret"}, timeout=10)
+        assert right.status_code == 200 and "zaitaku_queue_conversations" in right.text
+    finally:
+        server.stop()

@@ -26,6 +26,9 @@ def test_thirty_percent_faults_lose_nothing_and_double_nothing(
                       OUTBOX_BACKOFF_BASE_SECONDS="0.1", OUTBOX_BACKOFF_MAX_SECONDS="0.5").start()
     try:
         fake_line.reset()
+        with database.session() as session:
+            events_before = session.scalar(select(func.count()).select_from(InboundEvent))
+            messages_before = session.scalar(select(func.count()).select_from(Message).where(Message.direction == "in"))
         fake_line.fail_randomly(0.3, late_seconds=1.0, seed=20261206)
         pick = random.Random(1)
         bodies = [line_body("message-text", user=user, text=pick.choice(TEXTS))
@@ -43,9 +46,12 @@ def test_thirty_percent_faults_lose_nothing_and_double_nothing(
         wait_until(settled, timeout=90, interval=0.5)
 
         with database.session() as session:
-            assert session.scalar(select(func.count()).select_from(InboundEvent)) == 100
-            assert session.scalar(select(func.count()).select_from(Message).where(Message.direction == "in")) == 100
-            rows = session.scalars(select(OutboxMessage).where(OutboxMessage.channel == "line")).all()
+            assert session.scalar(select(func.count()).select_from(InboundEvent)) == events_before + 100
+            assert session.scalar(select(func.count()).select_from(Message)
+                                  .where(Message.direction == "in")) == messages_before + 100
+            users = [b["events"][0]["source"]["userId"] for b in bodies]
+            rows = session.scalars(select(OutboxMessage).where(OutboxMessage.channel == "line",
+                                                               OutboxMessage.target.in_(users))).all()
         assert {row.status for row in rows} == {"sent"}
         statuses = [r.status for r in fake_line.requests]
         # The faults really happened: errors, rate limits, and late answers found "used" on the next try.
@@ -59,4 +65,51 @@ def test_thirty_percent_faults_lose_nothing_and_double_nothing(
         assert sum(delivered_to.values()) == len(rows)
     finally:
         fake_line.fail_randomly(0, 0)
+        desk.stop()
+
+
+def test_killed_twice_mid_work_loses_nothing_and_doubles_nothing(
+        database_url: str, database: Database, fake_line: FakeLinePlatform) -> None:
+    # Replies answer slowly (0.3 s), so each kill lands with sends in flight: delivered, not recorded.
+    env = {"OUTBOX_CLAIM_LEASE_SECONDS": "1", "LINE_REQUEST_TIMEOUT_SECONDS": "5"}
+    fake_line.reset()
+    with database.session() as session:
+        before = session.scalar(select(func.count()).select_from(Message).where(Message.direction == "in"))
+    pick = random.Random(2)
+    bodies = [line_body("message-text", user=user, text=pick.choice(TEXTS))
+              for user in (new_user() for _ in range(15)) for _ in range(4)]
+    try:
+        for part in (bodies[:20], bodies[20:40], bodies[40:]):
+            desk = DeskServer(database_url, fake_line.url, **env).start()
+            fake_line.delay_next(1000, seconds=0.3)
+            for body in part:
+                assert desk.post_line(body).status_code == 200
+            wait_until(lambda: fake_line.delivered, timeout=10)
+            desk.stop(kill=True)
+        desk = DeskServer(database_url, fake_line.url, **env).start()
+
+        def settled() -> bool:
+            with database.session() as session:
+                unprocessed = session.scalar(select(func.count()).select_from(InboundEvent)
+                                             .where(InboundEvent.processed_at.is_(None)))
+                pending = session.scalar(select(func.count()).select_from(OutboxMessage)
+                                         .where(OutboxMessage.status == "pending"))
+            return unprocessed == 0 and pending == 0
+        wait_until(settled, timeout=90, interval=0.5)
+        with database.session() as session:
+            assert session.scalar(select(func.count()).select_from(Message).where(Message.direction == "in")) == before + 60
+            rows = session.scalars(select(OutboxMessage).where(OutboxMessage.channel == "line",
+                                                               OutboxMessage.target.in_(
+                                                                   [b["events"][0]["source"]["userId"] for b in bodies]))).all()
+        assert len(rows) == 60 and {row.status for row in rows} == {"sent"}
+        # The kills did land mid-send: some rows were taken again by the next process.
+        assert any(row.outcome_unknown for row in rows)
+        delivered_to: dict[str | None, int] = {}
+        for delivery in fake_line.delivered:
+            key = delivery.reply_token or delivery.retry_key
+            delivered_to[key] = delivered_to.get(key, 0) + 1
+        per_row = [delivered_to.get(row.reply_token, 0) + delivered_to.get(row.retry_key, 0) for row in rows]
+        assert per_row.count(1) == len(rows), f"doubled: {per_row.count(2)}, lost: {per_row.count(0)}"
+    finally:
+        fake_line.reset()
         desk.stop()

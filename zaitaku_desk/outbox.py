@@ -89,6 +89,15 @@ def enqueue(session: Session, channels: Mapping[str, Channel],
     return grouped
 
 
+def _count(results: list[tuple[Row[Any], SendResult]], changes: list[dict[str, Any]], now: datetime) -> None:
+    for (row, result), change in zip(results, changes, strict=True):
+        if change["status"] == "sent":
+            metrics.SENT.labels(row.channel, result.via or "").inc()
+            metrics.OUTBOX_WAIT.labels(row.channel).observe(metrics.seconds_since(row.created_at, now))
+        elif change["status"] == "failed":
+            metrics.FAILED.labels(row.channel).inc()
+
+
 def erase(session: Session, conversation_ids: Sequence[int]) -> None:
     """A contact's erasure: what has not gone out never will, and no row keeps their words or address."""
     session.execute(update(OutboxMessage).where(OutboxMessage.conversation_id.in_(conversation_ids),
@@ -185,14 +194,15 @@ class Outbox:
     def _record_and_claim(self, results: list[tuple[Row[Any], SendResult]],
                           limit: int) -> tuple[list[Row[Any]], float | None]:
         now = utcnow()
+        changes = [self._outcome(row, result, now) for row, result in results]
         with self.db.session() as session:
-            if results:
-                session.execute(_RECORD, [{**self._outcome(row, result, now), "worker": self.worker}
-                                          for row, result in results])
+            if changes:
+                session.execute(_RECORD, [{**change, "worker": self.worker} for change in changes])
             rows = self._claim(session, now, limit)
-            if rows:
-                return rows, None
-            earliest = session.scalar(_NEXT_DUE)
+            earliest = None if rows else session.scalar(_NEXT_DUE)
+        _count(results, changes, now)  # committed: what went out is counted once
+        if rows:
+            return rows, None
         return [], None if earliest is None else max(0.0, (earliest - now).total_seconds())
 
     def _claim(self, session: Session, now: datetime, limit: int) -> list[Row[Any]]:
@@ -222,11 +232,8 @@ class Outbox:
                   "outcome_unknown": row.outcome_unknown or result.uncertain}
         if result.outcome == "sent":
             change.update(status="sent", sent_at=now, sent_via=result.via)
-            metrics.SENT.labels(row.channel, result.via or "").inc()
-            metrics.OUTBOX_WAIT.labels(row.channel).observe(metrics.seconds_since(row.created_at, now))
         elif result.outcome == "failed" or change["attempts"] >= self.max_attempts:
             change["status"] = "failed"
-            metrics.FAILED.labels(row.channel).inc()
             log.warning("outbox row %s failed for good after %s attempts: %s", row.id, change["attempts"], result.error)
         else:
             delay = result.retry_after or min(self.backoff_max, self.backoff_base * 2 ** row.attempts)

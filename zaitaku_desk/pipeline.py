@@ -208,8 +208,10 @@ class Pipeline:
             for row, parsed, _ in decided:
                 if row.id in taken and isinstance(parsed, StaffMessage | StaffAct) and self.staff is not None:
                     self.staff.handle(session, parsed)
-            self.write(session, [(decision, row.received_at) for row, _, decision in decided
-                                 if decision is not None and row.id in taken])
+            written = [(decision, row.received_at) for row, _, decision in decided
+                       if decision is not None and row.id in taken]
+            self.write(session, written)
+        _count(written)  # committed: counted once, even when a failed batch is done again
         done = {row.id for row, _, _ in decided}
         return [(row, parsed) for row, parsed in queue if row.id not in done]
 
@@ -291,9 +293,6 @@ class Pipeline:
             if outcome.relay_to_staff and not announced:
                 staff_relay.relay(session, self.channels, conversation, said[:1000])
             outgoing.append(self._replies(decision, conversation, received_at or now))
-            metrics.ROUTED.labels(decision.channel, outcome.route or "none").inc()
-            if received_at is not None:
-                metrics.INBOUND_WAIT.observe(metrics.seconds_since(received_at, now))
         if messages:
             session.execute(_INSERT_MESSAGES, messages)
         rows = iter(enqueue(session, self.channels, [item for item in outgoing if item is not None]))
@@ -398,6 +397,14 @@ class Pipeline:
         number = fields.get("conversation", "")
         conversation = session.get(Conversation, int(number)) if number.isdigit() else None
         return conversation if conversation is not None and conversation.contact_id == contact.id else None
+
+
+def _count(written: Sequence[tuple[Decision, datetime | None]]) -> None:
+    now = utcnow()
+    for decision, received_at in written:
+        metrics.ROUTED.labels(decision.channel, decision.outcome.route or "none").inc()
+        if received_at is not None:
+            metrics.INBOUND_WAIT.observe(metrics.seconds_since(received_at, now))
 
 
 def _payload_of(inbound: Any) -> dict[str, Any] | None:

@@ -55,6 +55,7 @@ class Settings(BaseSettings):
     # takes webhooks (stored before 200) and serves the console; `zaitaku-desk worker` does the rest.
     background_work: bool = True
     log_json: bool = True  # serve / worker log JSON lines with request ids; false: plain text lines
+    metrics_token: str | None = None  # when set, /metrics asks for it as a Bearer token (Prometheus authorization)
     access_log: bool = False  # a line per HTTP request (costs throughput; the metrics count requests)
     # Remove what people wrote (webhook bodies, message texts, sent payloads) after this many days;
     # counts and times stay for the report. 0: keep (set it to the hub's own rule).
