@@ -18,12 +18,15 @@ class Problem(BaseModel):
     detail: str | list[dict[str, Any]]
 
 
-# What every API route may answer besides its success (FastAPI adds 422 itself).
+# What every API route may answer besides its success.
 ANSWERS: dict[int | str, dict[str, Any]] = {
+    400: {"model": Problem, "description": "A body that cannot be read at all"},
     401: {"model": Problem, "description": "No token, or a token that is not valid"},
     403: {"model": Problem, "description": "The staff member's role may not do this"},
     404: {"model": Problem, "description": "What the path names does not exist"},
     409: {"model": Problem, "description": "The state does not allow it (taken, resolved, someone else's)"},
+    422: {"model": Problem, "description": "A value that is not allowed: the list names each field and why "
+                                           "(or one sentence, for a request that is wrong as a whole)"},
 }
 
 
