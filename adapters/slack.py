@@ -49,12 +49,11 @@ class SlackChannel:
     name = NAME
 
     def __init__(self, token: str, base_url: str, staff_channel: str | None, emergency_mention: str,
-                 directory: StaffDirectory, hub_name: str) -> None:
+                 directory: StaffDirectory) -> None:
         self.client = AsyncWebClient(token=token, base_url=base_url, timeout=10)  # within the outbox's lease
         self.staff_channel = staff_channel
         self.emergency_mention = emergency_mention
         self.directory = directory
-        self.hub_name = hub_name
 
     # -- inbound (stored Events API envelopes) ----------------------------------------------------
     def parse(self, raw: dict[str, Any]) -> Envelope | StaffMessage | StaffAct | None:

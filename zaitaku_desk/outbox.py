@@ -66,6 +66,7 @@ def enqueue(session: Session, channels: Mapping[str, Channel],
     """Write the rows for these messages (one per channel call), in one statement; returns each
     message's rows."""
     grouped: list[list[dict[str, Any]]] = []
+    now = utcnow()
     for item in items:
         if item.sender == "staff":
             _check_owner(session, item)
@@ -81,7 +82,7 @@ def enqueue(session: Session, channels: Mapping[str, Channel],
                      "reply_token": item.reply_token if index == 0 else None,
                      "reply_token_expires_at": item.reply_token_expires_at if index == 0 else None,
                      "retry_key": str(uuid.uuid4()), "status": "pending", "attempts": 0, "outcome_unknown": False,
-                     "next_attempt_at": utcnow(), "created_at": utcnow()}
+                     "next_attempt_at": now, "created_at": now}
                         for index, payload in enumerate(payloads)])
     rows = [row for group in grouped for row in group]
     if rows:

@@ -275,13 +275,14 @@ class Pipeline:
         if any(conversation.id is None for conversation in conversations):
             session.flush()  # their ids, for the rows below
         messages: list[dict[str, Any]] = []
-        outgoing: list[list[Outgoing]] = []
+        outgoing: list[Outgoing | None] = []
         for (decision, received_at), conversation in zip(decided, conversations, strict=True):
             inbound, outcome = decision.envelope.inbound, decision.outcome
-            said = inbound.text or outcome.said or ""
+            text = inbound.text or outcome.said  # None for a sticker or an image: the console shows its kind
+            said = text or ""
             if inbound.kind not in ("follow", "unfollow", "join", "leave"):
                 messages.append({"conversation_id": conversation.id, "direction": "in", "sender_kind": "contact",
-                                 "text": said, "kind": inbound.kind, "payload": _payload_of(inbound),
+                                 "text": text, "kind": inbound.kind, "payload": _payload_of(inbound),
                                  "route": outcome.route, "faq_id": outcome.faq_id, "created_at": now})
                 said = said or f"（{inbound.kind}）"
             messages.extend({"conversation_id": conversation.id, "direction": "out", "sender_kind": "bot",

@@ -56,7 +56,7 @@ class Runtime:
         if settings.slack_enabled:
             self.slack = SlackChannel(settings.slack_bot_token or "", settings.slack_api_base_url,
                                       settings.slack_staff_channel, settings.slack_emergency_mention,
-                                      handoff.Directory(self.db), settings.hub_name)
+                                      handoff.Directory(self.db))
         web = WebChannel() if settings.try_page_enabled else None  # the /try page is a channel too
         self.channels: dict[str, Channel] = {
             c.name: c for c in (self.line, self.slack, web, *(extra_channels or [])) if c is not None}
@@ -89,8 +89,7 @@ class Runtime:
 
     def rebuild_desk(self) -> None:
         """The core built from the knowledge as it is now in the database."""
-        with self.db.session() as session:
-            version = session.scalar(select(KnowledgeVersion.version).where(KnowledgeVersion.id == 1)) or 0
+        version = self._stored_knowledge_version()
         items = faq_items(self.db)
         router = Router(FaqMatcher(items, load_synonyms()), route_model())
         hub = {"hub_name": self.settings.hub_name, "hub_phone": self.settings.hub_phone}
@@ -101,14 +100,17 @@ class Runtime:
 
     def refresh_knowledge(self) -> bool:
         """Rebuild when any process changed the knowledge since this one last built; True if it did."""
-        with self.db.session() as session:
-            version = session.scalar(select(KnowledgeVersion.version).where(KnowledgeVersion.id == 1)) or 0
+        version = self._stored_knowledge_version()
         if version == self.knowledge_version:
             return False
         with self._rebuilding:  # the pipeline's thread and the knowledge loop may both notice
             if version != self.knowledge_version:
                 self.rebuild_desk()
         return True
+
+    def _stored_knowledge_version(self) -> int:
+        with self.db.session() as session:
+            return session.scalar(select(KnowledgeVersion.version).where(KnowledgeVersion.id == 1)) or 0
 
     # -- what channels' request sides ask (adapters.base.DeskIngress) ----------------------------
     async def store(self, channel: str, events: list[tuple[str, dict[str, Any]]]) -> int:

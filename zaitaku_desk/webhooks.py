@@ -56,21 +56,22 @@ def webhook_router(runtime: Runtime) -> APIRouter:
         @router.post("/webhooks/slack", summary="Slack events, slash commands and interactivity")
         async def slack_webhook(request: Request) -> Any:
             with runtime.acks.request():
-                try:
-                    body = await _read_body(request, settings.max_body_bytes)
-                    _check_slack(request, body)
-                    bolt_request = to_async_bolt_request(request, body)
-                except WebhookError as exc:
-                    log.info("Slack webhook refused: %s %s", exc.status, exc.reason)
-                    WEBHOOKS.labels("slack", str(exc.status)).inc()
-                    return _refuse(exc.status, exc.reason)
-                except ValueError:  # a body Bolt cannot read (the form or JSON it declares is not there)
-                    log.info("Slack webhook refused: 400 unreadable body")
-                    WEBHOOKS.labels("slack", "400").inc()
-                    return _refuse(400, "the body is not the form or JSON its Content-Type declares")
-                response = to_starlette_response(await bolt.async_dispatch(bolt_request))
+                response = await _slack(request)
             WEBHOOKS.labels("slack", str(response.status_code)).inc()
             return response
+
+        async def _slack(request: Request) -> Any:
+            try:
+                body = await _read_body(request, settings.max_body_bytes)
+                _check_slack(request, body)
+                bolt_request = to_async_bolt_request(request, body)
+            except WebhookError as exc:
+                log.info("Slack webhook refused: %s %s", exc.status, exc.reason)
+                return _refuse(exc.status, exc.reason)
+            except ValueError:  # a body Bolt cannot read (the form or JSON it declares is not there)
+                log.info("Slack webhook refused: 400 unreadable body")
+                return _refuse(400, "the body is not the form or JSON its Content-Type declares")
+            return to_starlette_response(await bolt.async_dispatch(bolt_request))
     else:
         @router.post("/webhooks/slack", summary="Slack (off: credentials not set)")
         async def slack_off() -> JSONResponse:
@@ -101,7 +102,7 @@ SLACK_KINDS = ("application/x-www-form-urlencoded", "application/json")
 def _check_slack(request: Request, body: bytes) -> None:
     """What Bolt assumes before it checks the signature: a form or JSON body in UTF-8, and a numeric
     timestamp. Anything else is refused here, before any of it is parsed or logged."""
-    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    kind = _content_type(request)
     if kind not in SLACK_KINDS:
         raise WebhookError(415, f"Content-Type must be one of {', '.join(SLACK_KINDS)}, not {kind or 'missing'}")
     if not request.headers.get("x-slack-request-timestamp", "").isdigit():
@@ -147,8 +148,13 @@ def _slack_shape_problem(data: Any) -> str | None:
     return None
 
 
+def _content_type(request: Request) -> str:
+    """The media type the request declares, without parameters (charset…), lower-case."""
+    return request.headers.get("content-type", "").split(";")[0].strip().lower()
+
+
 def _require_json(request: Request) -> None:
-    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    kind = _content_type(request)
     if kind != "application/json":
         raise WebhookError(415, f"Content-Type must be application/json, not {kind or 'missing'}")
 
