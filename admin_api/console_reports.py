@@ -17,7 +17,7 @@ from db.models import FaqEntry
 
 CHANNEL_LABELS = {"line": "LINE", "slack": "Slack", "web": "お試しページ"}
 ROUTE_LABELS = {"faq": "FAQで回答", "resource": "事業所の案内", "handoff": "スタッフへ引き継ぎ",
-                "emergency": "緊急（119番の案内）", "check": "緊急度の確認", "other": "あいさつ・その他"}
+                "emergency": "緊急（119番の案内）", "check": "緊急度の確認", "offer": "担当者への相談をご案内", "other": "あいさつ・その他"}
 BAR_LIMIT = 15  # topics beyond this are summed as 「その他」
 
 

@@ -17,6 +17,7 @@ from bot.faq import FaqItem, render
 from bot.hours import BusinessHours, format_opening
 from bot.messages import Inbound, Outcome, ResourceCard, postback_fields
 from bot.resource_query import ResourceQuery
+from bot.roles import NEEDED
 from bot.router import Decision, Router
 
 _DELETION = re.compile(r"(記録|履歴|データ|トーク).{0,8}(削除|消して|消去)")
@@ -146,6 +147,8 @@ class Desk:
             return Outcome([replies.group_notice()], route=decision.route)
         if _DELETION.search(text):
             return self._handoff("any", view, route="handoff", first=replies.deletion_requested())
+        if decision.route == "handoff" and decision.offer and view.status in ("bot", "resolved"):
+            return self._unmatched(decision, Outcome([replies.handoff_offer(decision.role or "any")], route="offer"))
         if decision.route == "handoff":
             return self._unmatched(decision, self._handoff(decision.role or "any", view))
         if decision.route == "resource" and decision.resource:
@@ -172,7 +175,12 @@ class Desk:
         params = postback_fields(data)
         action = params.get("action")
         if action == "handoff":
-            return self._handoff("any", view)
+            role = params.get("role", "any")
+            outcome = self._handoff(role if role in NEEDED else "any", view)
+            outcome.said = replies.ASK_PERSON.text
+            return outcome
+        if action == "offer_declined":
+            return Outcome([replies.offer_declined()], route="other", said=replies.OFFER_DECLINED)
         if action == "faq" and params.get("faq") in self.faq:
             return self._answer(params["faq"], [], view)
         if action == "feedback":

@@ -20,16 +20,17 @@ from bot.normalize import canonical
 TARGETS = {
     "route_accuracy": 0.92, "route_accuracy_lenient": None, "faq_top1": 0.90, "faq_top3": 0.97, "faq_mrr": None,
     "emergency_recall": 0.97, "emergency_precision": 0.95, "safe_first_rate": 1.00, "check_rate": 0.10,
-    "other_to_staff": 0, "handoff_role_accuracy": 0.90,
+    "other_to_staff": 0, "offer_rate": 0.10, "handoff_role_accuracy": 0.90,
     "resource_type_accuracy": 0.95, "resource_municipality_accuracy": 0.95,
 }
-AT_MOST = frozenset({"check_rate", "other_to_staff"})
+AT_MOST = frozenset({"check_rate", "other_to_staff", "offer_rate"})
 LABELS = {
     "route_accuracy": "route accuracy",
     "route_accuracy_lenient": "route accuracy (also_ok)", "faq_top1": "FAQ top-1", "faq_top3": "FAQ top-3", "faq_mrr": "FAQ MRR",
     "emergency_recall": "emergency recall", "emergency_precision": "emergency precision",
     "safe_first_rate": "safe-first rate (119 or check)", "check_rate": "check rate on non-emergencies",
     "other_to_staff": "off-topic handed to staff",
+    "offer_rate": "hand-offs only offered",
     "handoff_role_accuracy": "handoff role accuracy", "resource_type_accuracy": "resource type accuracy",
     "resource_municipality_accuracy": "resource municipality accuracy",
 }
@@ -60,10 +61,14 @@ def score(cases: Sequence[Case], predictions: Sequence[dict[str, Any]]) -> dict[
     """Strict figures against `expect`; `also_ok` counts only in the lenient route accuracy.
 
     An emergency message is handled safely when it is routed `emergency` or its first reply is the
-    red-flag check (`"check": true`); the check rate counts checks on messages that are not emergencies."""
+    red-flag check (`"check": true`); the check rate counts checks on messages that are not emergencies.
+    A hand-off only offered (`"offer": true`: the reply asks whether to pass the message on; staff are
+    told when the button is pressed) is not counted as handed to staff; its route is still "handoff",
+    so it counts against route accuracy on an off-topic message, and the offer rate counts how many
+    hand-off messages got only the offer."""
     route_ok = lenient_ok = faq_n = top1 = top3 = 0
     mrr = 0.0
-    em_tp = em_fp = em_fn = safe = checks = other_to_staff = 0
+    em_tp = em_fp = em_fn = safe = checks = other_to_staff = offers = 0
     role_n = role_ok = res_n = type_ok = muni_ok = 0
     for case, pred in zip(cases, predictions, strict=True):
         exp = case.expect
@@ -82,9 +87,11 @@ def score(cases: Sequence[Case], predictions: Sequence[dict[str, Any]]) -> dict[
         em_fn += is_em and not said_em
         safe += is_em and (said_em or bool(pred.get("check")))
         checks += not is_em and bool(pred.get("check"))
-        other_to_staff += exp["route"] == "other" and pred["route"] == "handoff" and not pred.get("check")
+        other_to_staff += (exp["route"] == "other" and pred["route"] == "handoff" and not pred.get("check")
+                           and not pred.get("offer"))
         if exp["route"] == "handoff":
             role_n += 1
+            offers += bool(pred.get("offer"))
             role_ok += pred["route"] == "handoff" and pred.get("role") == exp["role"]
         if exp["route"] == "resource":
             res_n += 1
@@ -103,6 +110,7 @@ def score(cases: Sequence[Case], predictions: Sequence[dict[str, Any]]) -> dict[
         "safe_first_rate": safe / (em_tp + em_fn) if em_tp + em_fn else None,
         "check_rate": checks / (n - em_tp - em_fn) if n - em_tp - em_fn else None,
         "other_to_staff": other_to_staff if n else None,
+        "offer_rate": offers / role_n if role_n else None,
         "handoff_role_accuracy": role_ok / role_n if role_n else None,
         "resource_type_accuracy": type_ok / res_n if res_n else None,
         "resource_municipality_accuracy": muni_ok / res_n if res_n else None,

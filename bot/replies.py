@@ -9,6 +9,7 @@ from bot.messages import QuickReply, Reply, ResourceCard
 from bot.roles import RESIDENT_NAMES
 
 ASK_PERSON = QuickReply("担当者と話したい", "担当者と話したい", data="action=handoff")
+OFFER_DECLINED = "大丈夫です"
 SAMPLE_NOTICE = "※これはサンプルデータ（架空の事業所）です。実在しないため電話をかけないでください。"
 LABEL_MAX = 20  # LINE quick-reply labels are at most 20 characters
 
@@ -71,6 +72,22 @@ def handoff(role: str, is_open: bool, hours: str, next_opening: str | None) -> R
         when = (f"ただいま受付時間外です（受付: {hours}）。"
                 + (f"{next_opening}以降に順番にお返事します。" if next_opening else "次の受付時間に順番にお返事します。"))
     return Reply(f"担当の{who}におつなぎします。\n{when}\n急ぎの体調の変化は119番、迷ったら #7119 へ。")
+
+
+def handoff_offer(role: str) -> Reply:
+    """Asked instead of a hand-off when the message reads more like chit-chat than a request: staff are
+    told only if the resident presses the first button."""
+    who = RESIDENT_NAMES.get(role, RESIDENT_NAMES["any"])
+    return Reply(
+        f"お話しくださりありがとうございます。\nこのことで担当の{who}に相談なさいますか？\n"
+        "急ぎの体調の変化は119番、迷ったら #7119 へ。",
+        quick_replies=(QuickReply("相談する", ASK_PERSON.text, data=f"action=handoff&role={role}"),
+                       QuickReply(OFFER_DECLINED, OFFER_DECLINED, data="action=offer_declined")),
+    )
+
+
+def offer_declined() -> Reply:
+    return Reply("わかりました。気になることがあれば、いつでも送ってください。")
 
 
 def already_waiting() -> Reply:

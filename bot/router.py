@@ -20,7 +20,7 @@ short 「よろしくお願いします」 can share a bigram or two with some e
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from bot import triage
@@ -54,6 +54,14 @@ EMERGENCY_WITH_SIGN = 0.40
 CHECK = 0.25
 CHECK_WITH_SIGN = 0.20
 OVERRULE = 0.40
+# A hand-off the model finds likely to be chit-chat (its probability of "other" at least OFFER; or its
+# best route is "other" while the rules saw a body word live, 「頭痛いわ〜、役員決め」) is offered rather
+# than made: the reply asks whether to pass the message to the nurse or MSW, with a button that does
+# it. Staff are not told until it is pressed. Never for a message that asks for a person, describes
+# something acute (`flags.acute`) or leans towards an emergency (the check comes first). Chosen by
+# 5-fold cross-validation on the corpus, like the thresholds above.
+OFFER = 0.25
+OFFER_ACUTE = 0.60
 
 
 @dataclass
@@ -65,6 +73,7 @@ class Decision:
     role: str | None = None
     resource: ResourceQuery | None = None
     check: bool = False  # the first reply is the red-flag check (route "handoff", role "nurse")
+    offer: bool = False  # route "handoff": the first reply offers the hand-off instead of making it
     unmatched: bool = False  # nothing in the knowledge fitted well (worth a new FAQ entry, whatever the route)
 
     @property
@@ -86,6 +95,7 @@ class Decision:
             "role": self.role,
             "resource": self.resource.to_dict() if self.route == "resource" and self.resource else None,
             "check": self.check,
+            "offer": self.offer,
         }
 
 
@@ -117,8 +127,12 @@ class Router:
         if not opinion or asked:
             return decision  # a person asked for is never the model's to refuse or re-assign
         overruled = self._overrule(decision, sure, opinion, text)
+        chat = opinion.get("other", 0.0)
         if overruled.route == "other" and decision.route == "handoff" and flags.signs:
-            return decision  # something live in the body: a person looks, not small talk
+            # Something in the body is live, yet the model reads chit-chat: a person is offered.
+            overruled = replace(decision, offer=not flags.acute or chat >= OFFER_ACUTE)
+        elif overruled.route == "handoff" and chat >= (OFFER_ACUTE if flags.acute else OFFER):
+            overruled.offer = True
         overruled.unmatched = decision.unmatched and (overruled.route in ("handoff", "other")
                                                       or overruled.band == "alternatives")
         return overruled

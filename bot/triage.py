@@ -41,6 +41,9 @@ def handoff_role(text: str) -> str:
     t = _prepare(text)
     if _EITHER_ROLE.search(t):
         return "any"
+    named = {role for role, pattern in _NAMED_ROLE.items() if pattern.search(t)}
+    if len(named) == 1:
+        return named.pop()  # 「看護師の方にご相談申し上げたい」: the person asked for by name
     msw = _score(_MSW_TERMS, t)
     nurse = _score(_NURSE_TERMS, t)
     if msw == 0 and nurse == 0:
@@ -133,6 +136,9 @@ _ABOUT_STAFF = _rx(r"(?:って|とは|は)(?:何|なに|どんな|どういう)[
 # handoff_role
 # ------------------------------------------------------------------------------------------------
 
+# A person asked for by their profession (「看護師さんと話したい」「ソーシャルワーカーの方に相談」).
+_NAMED_ROLE = {"nurse": _rx(r"看護師|かんごし|ナース"),
+               "msw": _rx(r"ソーシャルワーカー|msw|相談員")}
 _EITHER_ROLE = _rx(r"でも(?:いい|良い|よい|かまい|構い|大丈夫)|どちらでも|どなたでも|誰でも|だれでも")
 
 # Each distinct term found adds its group's weight (up to three terms per group).
