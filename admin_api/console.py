@@ -36,6 +36,7 @@ from bot.conversation import HELPDESK_LABELS
 from bot.roles import KNOWLEDGE_ROLES, REPORT_ROLES
 from bot.roles import LABELS as ROLE_LABELS
 from db.models import Conversation, Staff, utcnow
+from db.session import without_nul
 from zaitaku_desk import handoff
 from zaitaku_desk.runtime import Runtime
 from zaitaku_desk.staff import close_console_session, console_staff, open_console_session, staff_by_token
@@ -84,11 +85,12 @@ class Form:
         self.data = data
 
     def get(self, name: str, default: str = "") -> str:
+        """The field's text, NUL removed (see knowledge.input.Input)."""
         value = self.data.get(name, default)
-        return value if isinstance(value, str) else default
+        return without_nul(value) if isinstance(value, str) else default
 
     def getlist(self, name: str) -> list[str]:
-        return [v for v in self.data.getlist(name) if isinstance(v, str)]
+        return [without_nul(v) for v in self.data.getlist(name) if isinstance(v, str)]
 
     def optional(self, name: str) -> str | None:
         """The field's text, or None when left empty."""

@@ -15,18 +15,19 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import Field
 from sqlalchemy import select
 
 from admin_api.console import templates
 from db.models import Contact, Conversation, Message, OutboxMessage
+from knowledge.input import Input
 from zaitaku_desk.runtime import Runtime
 
 COOKIE = "zd_try"
 WHO = {"contact": "あなた", "bot": "ボット", "staff": "スタッフ", "system": "お知らせ"}
 
 
-class TryMessage(BaseModel):
+class TryMessage(Input):
     """What the person typed (`text`), or a button they pressed (`postback`, with the button's text as
     `text`: what they appear to have said)."""
 

@@ -6,6 +6,8 @@
    sent by the outbox worker until none is pending. Bar: ≥ 0.5 of the floor.
 3. Ingest while draining: one webhook event stored every 10 ms (`store_events`, what the webhook
    does before its 200) in a thread beside the drain; its p99.
+4. The 119 instruction behind the backlog: one urgent row enqueued a second into the drain, when
+   thousands are still pending; the seconds until it is sent, beside the drain's total.
 
 Usage: .venv/bin/python bench/backlog.py [--rows 10000] [--backend sqlite|postgres|both]
 """
@@ -85,12 +87,31 @@ def ingest_beside(db: Database, stop: threading.Event) -> list[float]:
     return latencies
 
 
-async def drain(db: Database, channel: LineChannel) -> float:
+URGENT = "今すぐ119番に電話してください。（サンプル）"
+
+
+async def drain(db: Database, channel: LineChannel) -> tuple[float, float, int]:
+    """(seconds to drain, seconds the urgent row waited, rows pending when it was enqueued)."""
     outbox = Outbox(db, {"line": channel}, "bench", max_attempts=8, backoff_base=0.2, backoff_max=1.0)
+
+    async def urgent_later() -> int:
+        await asyncio.sleep(1.0)
+        behind = await asyncio.to_thread(pending, db)
+        with db.session() as session:
+            enqueue(session, {}, [Outgoing("line", "Uurgent", None, "bot", urgent=True,
+                                           payload={"messages": [{"type": "text", "text": URGENT}]})])
+        return behind
+
+    async def work() -> None:
+        while await outbox.deliver_due(PARALLEL) is not None or await asyncio.to_thread(pending, db):
+            await asyncio.sleep(0.01)
+
     start = time.perf_counter()
-    while await outbox.deliver_due(PARALLEL) is not None or pending(db):
-        await asyncio.sleep(0.01)
-    return time.perf_counter() - start
+    behind, _ = await asyncio.gather(urgent_later(), work())
+    seconds = time.perf_counter() - start
+    with db.session() as session:
+        row = session.query(OutboxMessage).filter(OutboxMessage.target == "Uurgent").one()
+        return seconds, (row.sent_at - row.created_at).total_seconds(), behind
 
 
 def run(backend: str, rows: int) -> dict[str, Any]:
@@ -100,7 +121,7 @@ def run(backend: str, rows: int) -> dict[str, Any]:
             upgrade(db.engine)
             fill(db, rows)
             with FakeLine() as line:
-                async def both() -> tuple[float, float]:
+                async def both() -> tuple[float, tuple[float, float, int]]:
                     channel = LineChannel("secret", line.access_token, line.url, timeout=5.0)
                     try:
                         fake_rate = await floor(channel, 3.0)
@@ -113,14 +134,14 @@ def run(backend: str, rows: int) -> dict[str, Any]:
                 ingest = threading.Thread(target=lambda: latencies.extend(ingest_beside(db, stop)))
                 ingest.start()
                 try:
-                    fake_rate, seconds = asyncio.run(both())
+                    fake_rate, (seconds, urgent_wait, behind) = asyncio.run(both())
                 finally:
                     stop.set()
                     ingest.join()
         finally:
             db.dispose()
     return {"backend": backend, "rows": rows, "fake_rate": fake_rate, "drain_rate": rows / seconds,
-            "ratio": rows / seconds / fake_rate, "seconds": seconds,
+            "ratio": rows / seconds / fake_rate, "seconds": seconds, "urgent_wait": urgent_wait, "behind": behind,
             "ingest_p50_ms": 1000 * statistics.median(latencies), "ingest_p99_ms": 1000 * pct(latencies, 0.99)}
 
 
@@ -136,7 +157,9 @@ def main() -> int:
         failed |= not ok
         print(f"{backend:9} {r['rows']} rows in {r['seconds']:.1f} s: {r['drain_rate']:.0f} rows/s; the fake alone "
               f"{r['fake_rate']:.0f}/s; ratio {r['ratio']:.2f} (bar ≥ 0.5) {'ok' if ok else 'BELOW'}; "
-              f"ingest while draining p50 {r['ingest_p50_ms']:.1f} ms, p99 {r['ingest_p99_ms']:.1f} ms")
+              f"ingest while draining p50 {r['ingest_p50_ms']:.1f} ms, p99 {r['ingest_p99_ms']:.1f} ms; "
+              f"the 119 instruction enqueued behind {r['behind']} pending rows went out after "
+              f"{r['urgent_wait']:.2f} s")
     return 1 if failed else 0
 
 

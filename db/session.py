@@ -39,16 +39,17 @@ def _without_nul(_conn: Any, _cursor: Any, statement: str, parameters: Any, _con
     """PostgreSQL text cannot hold NUL (U+0000), and it is never meaningful in what people write: it
     is dropped from every string stored, whoever sends it (a resident, a staff form, an import), on
     both backends alike."""
-    return statement, _clean(parameters)
+    return statement, without_nul(parameters)
 
 
-def _clean(value: Any) -> Any:
+def without_nul(value: Any) -> Any:
+    """`value` with NUL removed from every string in it (dicts, lists and tuples too)."""
     if isinstance(value, str):
         return value.replace("\x00", "") if "\x00" in value else value
     if isinstance(value, dict):
-        return {key: _clean(item) for key, item in value.items()}
+        return {key: without_nul(item) for key, item in value.items()}
     if isinstance(value, list | tuple):
-        return type(value)(_clean(item) for item in value)
+        return type(value)(without_nul(item) for item in value)
     return value
 
 

@@ -6,16 +6,17 @@ from __future__ import annotations
 import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import Field, field_validator
 
 from db.models import Resource
+from knowledge.input import Input
 from knowledge.opendata import CAPABILITIES, RESOURCE_TYPES
 
 ResourceType = Literal[tuple(RESOURCE_TYPES)]  # type: ignore[valid-type]
 Capability = Literal[tuple(CAPABILITIES)]  # type: ignore[valid-type]
 
 
-class ResourceBody(BaseModel):
+class ResourceBody(Input):
     """A resource's facts, as they may be stored."""
 
     name: str = Field(min_length=1, max_length=200)

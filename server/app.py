@@ -10,12 +10,15 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from sqlalchemy import text
 from sqlalchemy.exc import DataError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import BaseRoute, Match
 
 from admin_api import build_router
 from admin_api.console import STATIC, Console, Refused
@@ -56,6 +59,16 @@ def _type_of(schema: dict[str, Any]) -> str:
     return str(schema.get("enum") or schema.get("type") or "any")
 
 
+def allowed_methods(app: FastAPI, scope: dict[str, Any]) -> list[str]:
+    """Every method some route of `app` takes at the request's path, OPTIONS included."""
+    methods = {"OPTIONS"}
+    for method in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"):
+        trial = {**scope, "method": method}
+        if any(isinstance(route, BaseRoute) and route.matches(trial)[0] == Match.FULL for route in app.router.routes):
+            methods.add(method)
+    return sorted(methods)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     runtime = Runtime(settings or get_settings())
 
@@ -93,6 +106,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         """A value no column or date can hold (an id past 2³¹ on PostgreSQL or 2⁶³ on SQLite, the year
         9999): the request's fault, answered 422; nothing was written (the transaction rolls back)."""
         return JSONResponse({"detail": "値が大きすぎるか、範囲外です。"}, status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        """FastAPI's answer, except that a method not allowed names every method the path takes (Starlette
+        names only the first route's), and OPTIONS is answered with them."""
+        if exc.status_code != 405:
+            return await http_exception_handler(request, exc)
+        allowed = allowed_methods(app, request.scope)
+        headers = {"Allow": ", ".join(allowed)}
+        if request.method == "OPTIONS":
+            return Response(status_code=204, headers=headers)
+        return JSONResponse({"detail": "Method Not Allowed"}, status_code=405, headers=headers)
 
     database_metrics = CollectorRegistry()
     database_metrics.register(DatabaseCollector(runtime.db))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -16,9 +17,18 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from db.models import InboundEvent, Message
+from db.models import (
+    Conversation,
+    FaqEntry,
+    InboundEvent,
+    Message,
+    OutboxMessage,
+    Resource,
+    UnansweredQuestion,
+    Vacancy,
+)
 from db.session import Database
-from tests.admin_api.conftest import Api, Member, staff  # noqa: F401 - the fixtures
+from tests.admin_api.conftest import Api, Member, console_login, handed_off, staff  # noqa: F401 - the fixtures
 from tests.fakes.line_platform import FakeLinePlatform
 from tests.fakes.slack_platform import FakeSlackPlatform, block_actions_body, event_callback, signed_headers
 from tests.support import DeskServer, line_body, line_signature, new_user
@@ -257,6 +267,10 @@ API_CASES: list[tuple[str, str, dict[str, Any] | None, dict[str, Any] | None]] =
     ("POST", "/faq", {"id": "resident.x3", "audience": "resident", "question": " ", "answer": "a",
                       "source": "general"}, None),
     ("POST", "/conversations/1/notes", {"text": " "}, None),
+    ("POST", "/conversations/1/notes", {"text": "\x00\x00"}, None),
+    ("POST", "/faq", {"id": "resident.x4", "audience": "resident", "question": "\x00", "answer": "a",
+                      "source": "general"}, None),
+    ("POST", "/staff", {"name": "\x00", "role": "nurse"}, None),
     ("POST", "/conversations/1/notes", {"text": "あ" * 5001}, None),
     ("POST", "/conversations/1/reassign", {"staff_id": "someone"}, None),
     ("POST", "/conversations/1/reassign", {"staff_id": 2**63}, None),
@@ -280,4 +294,84 @@ def test_bad_admin_api_requests_are_refused_and_nothing_is_kept(
     response = api.request(method, path, staff["admin"], json=body, params=query)
     assert 400 <= response.status_code < 500 and response.status_code != 401, (response.status_code, response.text)
     assert response.json()["detail"]
+    _clean_log(desk, since)
+
+
+# The console's forms, posted by a logged-in administrator with a valid CSRF token: each is refused with
+# a 4xx, or sent back to its page with the error shown (post/redirect/get); nothing changes.
+_HUGE = str(2**70)
+_FAQ = {"audience": "resident", "question": "質問", "answer": "答え", "source": "general", "paraphrases": "",
+        "next_step": "", "quick_replies": ""}
+_RESOURCE = {"name": "架空の事業所（サンプル）", "type": "visiting_nurse", "municipality": "須坂市", "sample": "on"}
+CONSOLE_CASES: dict[str, tuple[str, dict[str, str]]] = {
+    # name: (path, form fields); {conversation} is a conversation waiting for staff
+    "an FAQ id with spaces": ("/admin/faq/save", {**_FAQ, "id": "Bad Id"}),
+    "an FAQ answer with an unknown placeholder": ("/admin/faq/save", {**_FAQ, "id": "resident.bad1", "answer": "{secret}"}),
+    "an FAQ question of spaces": ("/admin/faq/save", {**_FAQ, "id": "resident.bad2", "question": "  "}),
+    "an FAQ question of NUL only": ("/admin/faq/save", {**_FAQ, "id": "resident.bad3", "question": "\x00"}),
+    "an FAQ audience nobody has": ("/admin/faq/save", {**_FAQ, "id": "resident.bad4", "audience": "everyone"}),
+    "an FAQ edit of an entry that does not exist": ("/admin/faq/save", {**_FAQ, "original_id": "resident.nowhere"}),
+    "an FAQ made from a question id past any integer": ("/admin/faq/save", {**_FAQ, "id": "resident.bad5",
+                                                                             "unanswered": _HUGE}),
+    "a 100,000-character FAQ answer": ("/admin/faq/save", {**_FAQ, "id": "resident.bad6", "answer": "あ" * 100_000}),
+    "retiring an FAQ entry that does not exist": ("/admin/faq/resident.nowhere/retire", {}),
+    "a resource type nobody has": ("/admin/resources/save", {**_RESOURCE, "type": "castle"}),
+    "a resource without a name": ("/admin/resources/save", {**_RESOURCE, "name": ""}),
+    "a phone number that is words": ("/admin/resources/save", {**_RESOURCE, "phone": "call me"}),
+    "a latitude that is words": ("/admin/resources/save", {**_RESOURCE, "latitude": "north"}),
+    "a latitude off the earth": ("/admin/resources/save", {**_RESOURCE, "latitude": "999"}),
+    "an edit of a resource that does not exist": ("/admin/resources/save", {**_RESOURCE, "original_id": "nowhere"}),
+    "negative free beds": ("/admin/resources/nowhere/vacancy", {"beds": "-1"}),
+    "free beds in exponent form": ("/admin/resources/nowhere/vacancy", {"beds": "1e3"}),
+    "free beds past any home": ("/admin/resources/nowhere/vacancy", {"beds": "99999"}),
+    "a resource act nobody has": ("/admin/resources/nowhere/frobnicate", {}),
+    "a paraphrase of no entry": ("/admin/unanswered/1/paraphrase", {"faq_id": " "}),
+    "an unanswered question id past any integer": (f"/admin/unanswered/{_HUGE}/dismiss", {}),
+    "an empty staff reply": ("/admin/conversations/{conversation}/reply", {"text": "   "}),
+    "a 5,001-character staff reply": ("/admin/conversations/{conversation}/reply", {"text": "あ" * 5001}),
+    "a note of NUL only": ("/admin/conversations/{conversation}/note", {"text": "\x00"}),
+    "a snooze of words": ("/admin/conversations/{conversation}/snooze", {"minutes": "later"}),
+    "a snooze of no time": ("/admin/conversations/{conversation}/snooze", {"minutes": "0"}),
+    "a snooze of a century": ("/admin/conversations/{conversation}/snooze", {"minutes": "52560000"}),
+    "a reassignment to words": ("/admin/conversations/{conversation}/reassign", {"staff_id": "someone"}),
+    "a reassignment to an id past any integer": ("/admin/conversations/{conversation}/reassign", {"staff_id": _HUGE}),
+    "a conversation act nobody has": ("/admin/conversations/{conversation}/frobnicate", {"text": SECRET_WORDS}),
+    "a reply to a conversation id past any integer": (f"/admin/conversations/{_HUGE}/reply", {"text": SECRET_WORDS}),
+}
+
+
+@pytest.fixture(scope="module")
+def console(desk: DeskServer, staff: dict[str, Member]) -> Iterator[httpx.Client]:  # noqa: F811
+    client = console_login(desk, staff["admin"])
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="module")
+def waiting(desk: DeskServer, database: Database) -> int:
+    return handed_off(desk, database)[1]
+
+
+def _knowledge_and_talk(db: Database) -> tuple[int, ...]:
+    with db.session() as session:
+        return tuple(session.scalar(select(func.count()).select_from(table)) or 0
+                     for table in (FaqEntry, Resource, Vacancy, Message, OutboxMessage, UnansweredQuestion))
+
+
+@pytest.mark.parametrize("case", list(CONSOLE_CASES))
+def test_bad_console_forms_are_refused_and_nothing_changes(desk: DeskServer, database: Database,
+                                                           console: httpx.Client, waiting: int, case: str) -> None:
+    path, fields = CONSOLE_CASES[case]
+    path = path.replace("{conversation}", str(waiting))
+    since, before = len(desk.output()), _knowledge_and_talk(database)
+    with database.session() as session:
+        status_before = session.get(Conversation, waiting).status
+    response = console.post(path, data={"csrf": console.cookies["zd_csrf"], **fields})
+    if response.status_code == 303:  # sent back to the page, with the error to show there
+        assert "error=" in response.headers["location"], response.headers["location"]
+    else:
+        assert 400 <= response.status_code < 500, (response.status_code, response.text[-2000:])
+    assert _knowledge_and_talk(database) == before
+    with database.session() as session:
+        assert session.get(Conversation, waiting).status == status_before
     _clean_log(desk, since)

@@ -126,6 +126,30 @@ def test_the_owner_is_checked_again_at_the_moment_of_sending(database: Database,
     assert statuses == {False: "suppressed", True: "sent"}
 
 
+def test_the_119_instruction_goes_out_ahead_of_a_backlog(database: Database, line: FakeLinePlatform) -> None:
+    """Back-pressure inside the desk: webhooks are never refused (a refused message may be lost), so a
+    backlog forms in the outbox; the urgent row written last is sent in the first pass."""
+    backlog, batch = 300, 50
+    with database.session() as session:
+        for n in range(backlog):
+            session.add(OutboxMessage(channel="line", target=new_user(), sender_kind="bot",
+                                      payload={"messages": [{"type": "text", "text": f"返信{n}"}]},
+                                      retry_key=str(uuid.uuid4())))
+        session.add(OutboxMessage(channel="line", target=new_user(), sender_kind="bot", urgent=True,
+                                  payload={"messages": [{"type": "text", "text": "今すぐ119番に電話してください。"}]},
+                                  retry_key=str(uuid.uuid4())))
+
+    async def deliver() -> None:
+        channel = LineChannel(LINE_SECRET, LINE_TOKEN, line.url, timeout=2.0)
+        await Outbox(database, {"line": channel}, "test-worker", 3, 0.1, 0.5).deliver_due(limit=batch)
+        await channel.aclose()
+
+    asyncio.run(deliver())
+    texts = line.texts()
+    assert len(texts) == backlog + 1
+    assert texts.index("今すぐ119番に電話してください。") < batch
+
+
 def test_two_server_processes_handle_each_event_exactly_once(
         database: Database, database_url: str, fake_line: FakeLinePlatform, line: FakeLinePlatform) -> None:
     servers = [DeskServer(database_url, fake_line.url).start() for _ in range(2)]

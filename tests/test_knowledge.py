@@ -130,7 +130,7 @@ def test_a_missing_file_is_a_clear_error(tmp_path: Path) -> None:
 def test_route_prints_the_prediction_shape() -> None:
     result = desk_cli("route", "訪問看護ってどうやって頼むの？", "--json")
     prediction = json.loads(result.stdout)
-    assert set(prediction) == {"text", "route", "faq_id", "top", "role", "resource", "check"}
+    assert set(prediction) == {"text", "route", "faq_id", "top", "role", "resource", "check", "offer"}
     assert prediction["route"] == "faq" and prediction["faq_id"] == "resident.visiting_nurse"
 
 

@@ -142,13 +142,14 @@ def _due(rows: Any) -> tuple[ColumnElement[bool], ...]:
 
 _CANDIDATE, _EARLIER = _OUTBOX.alias("candidate"), _OUTBOX.alias("earlier")
 # Claim the due rows (one per target: the next in line; the 119 instruction never queues behind a
-# stuck row) and read each one's conversation status, in one statement.
+# stuck row) and read each one's conversation status, in one statement. Urgent rows first: with a
+# backlog of thousands, the 119 instruction goes out in the next pass, not after the backlog.
 _CLAIM = (update(_OUTBOX).where(_OUTBOX.c.id.in_(
     select(_CANDIDATE.c.id).where(*_due(_CANDIDATE), or_(
         _CANDIDATE.c.urgent,
         ~exists().where(_EARLIER.c.target == _CANDIDATE.c.target, _EARLIER.c.channel == _CANDIDATE.c.channel,
                         _EARLIER.c.status == "pending", _EARLIER.c.id < _CANDIDATE.c.id),
-    )).order_by(_CANDIDATE.c.id).limit(bindparam("limit"))), *_due(_OUTBOX))
+    )).order_by(_CANDIDATE.c.urgent.desc(), _CANDIDATE.c.id).limit(bindparam("limit"))), *_due(_OUTBOX))
     .values(claimed_at=_NOW, claimed_by=bindparam("worker"),
             # Claimed before and never recorded: that worker died mid-send, maybe after a reply got through.
             outcome_unknown=or_(_OUTBOX.c.outcome_unknown,

@@ -10,6 +10,7 @@ from pydantic import AwareDatetime, BaseModel, Field, field_validator
 from admin_api.deps import CurrentStaff, RuntimeDep, SessionDep
 from bot.conversation import HELPDESK_LABELS
 from db.models import Conversation, Staff
+from knowledge.input import Input
 from zaitaku_desk import handoff
 
 router = APIRouter(prefix="/conversations", tags=["conversations"])
@@ -51,7 +52,7 @@ class ActOut(BaseModel):
     changed: bool = True
 
 
-class TextBody(BaseModel):
+class TextBody(Input):
     text: str = Field(min_length=1, max_length=5000)
 
     @field_validator("text")
@@ -62,11 +63,11 @@ class TextBody(BaseModel):
         return value
 
 
-class ReassignBody(BaseModel):
+class ReassignBody(Input):
     staff_id: int
 
 
-class SnoozeBody(BaseModel):
+class SnoozeBody(Input):
     until: AwareDatetime = Field(description="when it comes back (to its owner, or to the queue); within 30 days")
 
 

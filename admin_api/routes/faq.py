@@ -27,6 +27,7 @@ from admin_api.deps import (
 )
 from db.models import FaqEntry, Staff, UnansweredQuestion, utcnow
 from knowledge.faq import PLACEHOLDERS, read_faq_text
+from knowledge.input import Input
 from knowledge.store import audit, upsert_faq
 from zaitaku_desk.runtime import Runtime
 
@@ -34,7 +35,7 @@ router = APIRouter(tags=["knowledge"])
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 
 
-class FaqBody(BaseModel):
+class FaqBody(Input):
     audience: Literal["resident", "professional", "operator"]
     question: str = Field(min_length=1, max_length=500)
     answer: str = Field(min_length=1, max_length=5000)
@@ -98,7 +99,7 @@ class ImportOut(BaseModel):
     unchanged: int
 
 
-class MakeFaq(BaseModel):
+class MakeFaq(Input):
     """Exactly one: a new entry made from the question, or the question added as a paraphrase of an entry."""
     new_entry: FaqCreate | None = None
     paraphrase_of: str | None = None

@@ -23,6 +23,7 @@ from admin_api.deps import (
     staff_session,
 )
 from db.models import Resource, Staff, utcnow
+from knowledge.input import Input
 from knowledge.opendata import (
     RESOURCE_COLUMNS,
     ImportResult,
@@ -35,7 +36,7 @@ from knowledge.store import audit, upsert_resources
 router = APIRouter(prefix="/resources", tags=["knowledge"])
 
 
-class ResourcePatch(BaseModel):
+class ResourcePatch(Input):
     name: str | None = Field(default=None, min_length=1, max_length=200)
     type: ResourceType | None = None
     municipality: str | None = None

@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from admin_api.deps import AdminStaff, CurrentStaff, SessionDep, actor
 from bot.roles import Role
 from db.models import Staff
+from knowledge.input import Input
 from knowledge.store import audit
 from zaitaku_desk.staff import add_staff, end_console_sessions, hash_token, new_token
 
@@ -29,13 +30,13 @@ class StaffWithToken(StaffOut):
     token: str = Field(description="The API token; shown only this once (stored as a hash)")
 
 
-class StaffCreate(BaseModel):
+class StaffCreate(Input):
     name: str = Field(min_length=1, max_length=100)
     role: Role
     slack_user_id: str | None = Field(default=None, max_length=32)
 
 
-class StaffUpdate(BaseModel):
+class StaffUpdate(Input):
     name: str | None = Field(default=None, min_length=1, max_length=100)
     role: Role | None = None
     slack_user_id: str | None = Field(default=None, max_length=32)
