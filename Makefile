@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: serve test eval bench chat chromium
+.PHONY: serve test eval bench chat chromium pgtools wrk
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,13 +24,24 @@ chromium:
 	@{ command -v chromium >/dev/null 2>&1 && fc-list :lang=ja 2>/dev/null | grep -q .; } || { apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-ipafont-gothic >/dev/null; }
 
-test: $(STAMP) chromium
+# `zaitaku-desk db backup/restore` on PostgreSQL use its own pg_dump and pg_restore (tests/test_backup.py).
+pgtools:
+	@command -v pg_dump >/dev/null 2>&1 || { apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-client >/dev/null; }
+
+# The ingest benchmark's load generator (bench/ingest.py): Debian's wrk.
+wrk:
+	@command -v wrk >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
+
+test: $(STAMP) chromium pgtools
 	$(VENV)/bin/python -m pytest -q
 
 eval: $(STAMP)
 	$(VENV)/bin/zaitaku-desk eval ../shared/eval/dev.jsonl
 
-bench: $(STAMP)
+bench: $(STAMP) wrk
 	$(VENV)/bin/python bench/routing.py
 	$(VENV)/bin/python bench/resources.py
 	$(VENV)/bin/python bench/backlog.py
+	$(VENV)/bin/python bench/ingest.py
+	$(VENV)/bin/python bench/webhook.py

@@ -29,14 +29,19 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--log-level", default="info")
+    serve.add_argument("--workers", type=int, default=1,
+                       help="web processes sharing the port (PostgreSQL; with BACKGROUND_WORK=false and a "
+                            "`zaitaku-desk worker` beside them, or each works events and the outbox too)")
 
     commands.add_parser("worker", help="work stored events, the outbox and timers, beside `serve` with "
                                        "BACKGROUND_WORK=false (several may run on one PostgreSQL)")
 
     commands.add_parser("chat", help="talk to the desk in the terminal, as a resident would on LINE")
 
-    db = commands.add_parser("db", help="database")
-    db.add_argument("action", choices=["upgrade"])
+    db = commands.add_parser("db", help="database: upgrade (migrations), backup FILE, restore FILE (into an "
+                                        "empty database, then upgraded)")
+    db.add_argument("action", choices=["upgrade", "backup", "restore"])
+    db.add_argument("file", nargs="?", type=Path, help="the backup file (backup, restore)")
 
     route = commands.add_parser("route", help="the routing decision for one message")
     route.add_argument("text")
@@ -91,8 +96,12 @@ def _serve(args: argparse.Namespace) -> int:
 
     settings = get_settings()
     # log_config=None: uvicorn's own lines go through the JSON handler configured above.
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level=args.log_level, log_config=None,
-                access_log=settings.access_log)
+    options = {"host": args.host, "port": args.port, "log_level": args.log_level, "log_config": None,
+               "access_log": settings.access_log}
+    if args.workers > 1:  # each process builds its own app (and runtime) from the same settings
+        uvicorn.run("server.app:create_app", factory=True, workers=args.workers, **options)
+    else:
+        uvicorn.run(create_app(settings), **options)
     return 0
 
 
@@ -116,10 +125,25 @@ def _worker(_args: argparse.Namespace) -> int:
 
 
 def _db(args: argparse.Namespace) -> int:
+    from db.backup import BackupError, backup, restore
     from db.migrate import upgrade
     from db.session import Database
 
-    database = Database(get_settings().database_url)
+    url = get_settings().database_url
+    if args.action in ("backup", "restore"):
+        if args.file is None:
+            print(f"zaitaku-desk db {args.action}: name the backup file", file=sys.stderr)
+            return 2
+        try:
+            (backup if args.action == "backup" else restore)(url, args.file)
+        except BackupError as exc:
+            print(f"zaitaku-desk db {args.action}: {exc}", file=sys.stderr)
+            return 1
+        if args.action == "backup":
+            print(f"backed up to {args.file} ({args.file.stat().st_size:,} bytes)")
+            return 0
+        print(f"restored from {args.file}")
+    database = Database(url)
     upgrade(database.engine)
     print(f"database is at the latest migration ({database.engine.url.render_as_string(hide_password=True)})")
     return 0

@@ -58,7 +58,8 @@ def new_user() -> str:
 class DeskServer:
     """`zaitaku-desk serve` in its own process, pointed at the fake platforms."""
 
-    def __init__(self, database_url: str, line_url: str, **env: str) -> None:
+    def __init__(self, database_url: str, line_url: str, *, workers: int = 1, **env: str) -> None:
+        self.workers = workers  # `serve --workers`: web processes sharing the port
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {
@@ -80,7 +81,8 @@ class DeskServer:
     def start(self, timeout: float = 30.0) -> DeskServer:
         handle = self.log.open("wb")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "server.cli", "serve", "--port", str(self.port), "--log-level", "warning"],
+            [sys.executable, "-m", "server.cli", "serve", "--port", str(self.port), "--log-level", "warning",
+             "--workers", str(self.workers)],
             cwd=REPO, env=self.env, stdout=handle, stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + timeout

@@ -16,7 +16,7 @@ from db.session import Database
 from tests.fakes.line_platform import FakeLinePlatform
 from tests.support import LINE_SECRET, LINE_TOKEN, DeskServer, line_body, new_user, wait_until
 from zaitaku_desk.outbox import Outbox
-from zaitaku_desk.pipeline import store_events
+from zaitaku_desk.pipeline import GroupCommit, store_events
 
 
 @pytest.fixture
@@ -193,3 +193,23 @@ def test_a_burst_from_one_contact_is_handled_in_order_one_at_a_time(
     first, *later = (said_back[b["events"][0]["replyToken"]] for b in bodies[:3])
     assert "【記録について】" in first  # the privacy notice once, with the first answer only
     assert not any("【記録について】" in text for text in later)
+
+
+def test_webhooks_in_flight_are_committed_together_each_event_once(database: Database) -> None:
+    """Group commit: concurrent deliveries go into one transaction; a redelivery among them is stored once,
+    and a delivery that cannot be stored fails alone (the batch is written again one by one)."""
+    prefix = uuid.uuid4().hex[:8]
+
+    async def deliver() -> list[int | BaseException]:
+        ingest = GroupCommit(database)
+        good = [ingest.store("line", [(f"{prefix}-{n}", {"n": n})]) for n in range(30)]
+        again = ingest.store("line", [(f"{prefix}-1", {"n": 1})])
+        broken = ingest.store("line", [(f"{prefix}-broken", {"not json": {1, 2}})])
+        return await asyncio.gather(*good, again, broken, return_exceptions=True)
+
+    results = asyncio.run(deliver())
+    assert results[:30] == [1] * 30 and results[30] == 0
+    assert isinstance(results[31], Exception)
+    with database.session() as session:
+        stored = session.scalars(select(InboundEvent.event_id).where(InboundEvent.event_id.like(f"{prefix}-%"))).all()
+    assert sorted(stored) == sorted(f"{prefix}-{n}" for n in range(30))

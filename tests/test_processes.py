@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 
 import httpx
 import pytest
 from sqlalchemy import select
 
-from db.models import Contact, Conversation, InboundEvent
+from db.models import Contact, Conversation, InboundEvent, Message
 from db.session import Database
 from tests.fakes.line_platform import FakeLinePlatform
 from tests.fakes.slack_platform import FakeSlackPlatform, block_actions_body
@@ -103,3 +104,47 @@ def test_a_button_pressed_just_before_a_crash_is_done_after_it(
         worker.terminate()
         worker.wait(timeout=15)
         ingest.stop()
+
+
+def test_several_web_processes_and_workers_answer_each_event_once_in_order(
+        database_url: str, database: Database, fake_line: FakeLinePlatform, line: FakeLinePlatform) -> None:
+    """`serve --workers 2` (webhooks only) beside two `zaitaku-desk worker`: 20 residents write three
+    messages each, residents at once and each in order, every first message delivered twice. Every
+    event is answered once, and each resident's messages are recorded and answered in the order sent."""
+    web = DeskServer(database_url, fake_line.url, workers=2, BACKGROUND_WORK="false").start()
+    workers = [web.worker(), web.worker()]
+    worker_log = web.log.with_suffix(".worker.log")
+    wait_until(lambda: worker_log.read_text(errors="replace").count("channel LINE") >= 2, timeout=30)  # both up
+    texts = ["こんにちは", "訪問看護ってどうやって頼むの？", "ありがとう"]
+    residents = {user: [line_body("message-text", user=user, text=t) for t in texts]
+                 for user in (new_user() for _ in range(20))}
+    try:
+        def write(user: str) -> None:
+            for n, body in enumerate(residents[user]):
+                assert web.post_line(body).status_code == 200
+                if n == 0:
+                    assert web.post_line(body).status_code == 200  # LINE's redelivery
+
+        with ThreadPoolExecutor(max_workers=10) as pool:
+            list(pool.map(write, residents))
+        line.wait_for_deliveries(3 * len(residents), timeout=30)
+        time.sleep(1.0)
+        assert len(line.delivered) == 3 * len(residents)  # nothing twice
+        by_token = {d.reply_token: d.at for d in line.delivered}
+        with database.session() as session:
+            for user, bodies in residents.items():
+                contact = session.scalars(select(Contact).where(Contact.external_id == user)).one()
+                said = session.scalars(select(Message.text).join(Conversation, Message.conversation_id == Conversation.id)
+                                       .where(Conversation.contact_id == contact.id, Message.direction == "in")
+                                       .order_by(Message.id)).all()
+                assert said == texts, user
+                answered_at = [by_token[b["events"][0]["replyToken"]] for b in bodies]
+                assert answered_at == sorted(answered_at), user
+            claimed_by = set(session.scalars(select(InboundEvent.claimed_by).where(InboundEvent.event_id.in_(
+                [b["events"][0]["webhookEventId"] for bodies in residents.values() for b in bodies]))))
+        assert len(claimed_by) == 2  # both workers took events
+    finally:
+        for worker in workers:
+            worker.terminate()
+            worker.wait(timeout=15)
+        web.stop()

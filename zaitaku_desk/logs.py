@@ -6,15 +6,19 @@ parameters are hidden by the engine, Bolt's refused bodies are not logged).
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
+import os
 import re
-import uuid
 from contextvars import ContextVar
 from typing import Any
 
 REQUEST_ID: ContextVar[str | None] = ContextVar("request_id", default=None)
 _GIVEN_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+# Our own ids: this process's random prefix and a counter (unique without a system call per request).
+_PREFIX = os.urandom(4).hex()
+_COUNTER = itertools.count(1)
 
 
 class JsonLines(logging.Formatter):
@@ -51,7 +55,7 @@ class RequestIds:
             await self.app(scope, receive, send)
             return
         given = dict(scope.get("headers") or []).get(b"x-request-id", b"").decode("latin-1")
-        request_id = given if _GIVEN_ID.fullmatch(given) else uuid.uuid4().hex
+        request_id = given if _GIVEN_ID.fullmatch(given) else f"{_PREFIX}{next(_COUNTER):08x}"
         token = REQUEST_ID.set(request_id)
 
         async def send_with_id(message: dict[str, Any]) -> None:

@@ -29,7 +29,7 @@ from knowledge.search import ResourceSearcher
 from knowledge.store import ensure_knowledge, faq_items
 from zaitaku_desk import handoff, retention, staff_relay
 from zaitaku_desk.outbox import Outbox
-from zaitaku_desk.pipeline import Acknowledgements, Pipeline, store_events, worker_id
+from zaitaku_desk.pipeline import Acknowledgements, GroupCommit, Pipeline, worker_id
 from zaitaku_desk.settings import Settings
 from zaitaku_desk.staff_commands import StaffCommands
 
@@ -65,6 +65,7 @@ class Runtime:
         self._rebuilding = threading.Lock()
         self.worker = worker_id()
         self.acks = Acknowledgements()  # webhook requests in flight; the inbound worker gives way to them
+        self.ingest = GroupCommit(self.db)
         self._wake_inbound = asyncio.Event()
         self._wake_outbox = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
@@ -114,7 +115,8 @@ class Runtime:
 
     # -- what channels' request sides ask (adapters.base.DeskIngress) ----------------------------
     async def store(self, channel: str, events: list[tuple[str, dict[str, Any]]]) -> int:
-        new = await self.run_db(store_events, self.db, channel, events)
+        """Store a webhook's events (committed together with other webhooks' in flight); how many were new."""
+        new = await self.ingest.store(channel, events)
         if new:
             self.wake()
         return new

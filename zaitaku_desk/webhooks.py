@@ -12,7 +12,6 @@ from fastapi.responses import JSONResponse
 
 from adapters.line import WebhookError, not_json
 from zaitaku_desk.metrics import WEBHOOKS
-from zaitaku_desk.pipeline import store_events
 from zaitaku_desk.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -40,9 +39,7 @@ def webhook_router(runtime: Runtime) -> APIRouter:
         except WebhookError as exc:
             log.info("LINE webhook refused: %s %s", exc.status, exc.reason)
             return _refuse(exc.status, exc.reason)
-        new = await runtime.run_db(store_events, runtime.db, channel.name, events)
-        if new:
-            runtime.wake()
+        new = await runtime.store(channel.name, events)
         return JSONResponse({"ok": True, "events": len(events), "new": new})
 
     if runtime.slack is not None:
