@@ -166,6 +166,8 @@ class Router:
             return decision  # the rules call small talk only what has no care content at all
         if decision.band == "answer" and label == "other":
             return decision  # a question the knowledge answers outright (staff may just have taught it)
+        if decision.route == "handoff" and label == "faq" and triage.asks_to_consult(text):
+            return decision  # asked to consult on a case: general knowledge is not the answer
         matches = decision.matches
         if label in ("nurse", "msw", "any"):
             return Decision("handoff", role=label, matches=matches)

@@ -65,7 +65,17 @@ def personal_situation(text: str) -> str | None:
         return "nurse"
     if _MSW_PROBLEM.search(t) and _MSW_ASK.search(t):
         return "msw"
+    if asks_to_consult(text) and _FAMILY_OR_CLIENT.search(t):
+        role = handoff_role(text)
+        return "nurse" if role == "any" and _CLINICAL.search(t) else role
     return None
+
+
+def asks_to_consult(text: str) -> bool:
+    """「…相談させてください」「相談に乗ってもらえますか」: the desk is asked to consult on this case (not
+    where or whether one can consult, which the FAQ answers; not the hub programme)."""
+    t = _prepare(text)
+    return bool(_CONSULT_REQUEST.search(t) and not _WHERE_OR_WHETHER.search(t) and not _PROGRAM_QUESTION.search(t))
 
 
 def is_small_talk(text: str) -> bool:
@@ -220,6 +230,11 @@ _SERVICE_QUESTION = _rx(
     r"|ありませんか|いますか|いるの|仕組み|制度|体制|サービス|施設|方法|手続き|ものなん|もらえるもの|費用|いくら|どのくらい|どれくらい"
     r"|教えて|知りたい|とは|って何|どういう|どんな|準備|探して|探し|事業所|ステーション|お願いできる|受けてくれる|対応できる"
     r"|もらうには|頼むには")
+# 「…相談させてください」「相談に乗ってもらえますか」 about someone: the desk is asked to consult on this
+# person (「どこに相談できますか」「相談できる仕組みはありますか」 ask where or whether, which the FAQ answers).
+_CONSULT_REQUEST = _rx(r"相談させて(?:ください|いただ|ほし|もら)|相談に(?:乗|の)って(?:ください|ほし|もらえ|いただけ|くれ)"
+                       r"|相談したい(?:です|のです|んです|と思|。|$)|個別に相談")
+_WHERE_OR_WHETHER = _rx(r"どこ|ところ|窓口|仕組み|ありますか|あります?か|できますか|でしょうか|いただいた|もらった|ありがとう")
 _HYPOTHETICAL = _rx(r"もし(?![てたかくな])|万一|万が一|いざ|仮に|備え|想定|なったら|の場合|ときのため")
 _ONGOING = _rx(r"てきま|てきた|てきて|ています|ている|てる|でいます|出ていませ|ありません|ないです")
 # Questions about the hub program itself (staffing, subsidies, plans) are never personal.
