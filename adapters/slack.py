@@ -73,7 +73,7 @@ class SlackChannel:
             return None
         thread = event.get("thread_ts") or (event.get("ts") if event.get("type") == "app_mention" else None)
         target = f"{channel}|{thread}" if thread else channel
-        return Envelope(contact_id=event["user"], reply_target=target, inbound=Inbound("text", text=text))
+        return Envelope(contact_id=event["user"], reply_target=target, inbound=Inbound("text", text=text, professional=True))
 
     # -- outbound ---------------------------------------------------------------------------------
     def render(self, replies: list[Reply]) -> list[dict[str, Any]]:
@@ -168,7 +168,7 @@ def _button_press(raw: dict[str, Any]) -> Envelope | StaffAct | None:
     thread = (raw.get("message") or {}).get("thread_ts")
     label = (action.get("text") or {}).get("text")
     return Envelope(contact_id=user, reply_target=f"{channel}|{thread}" if thread else channel,
-                    inbound=Inbound("postback", postback=data, text=label))
+                    inbound=Inbound("postback", postback=data, text=label, professional=True))
 
 
 # -- Block Kit ------------------------------------------------------------------------------------

@@ -11,16 +11,23 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Protocol
+from urllib.parse import quote
 
-from bot import replies
+from bot import replies, triage
 from bot.faq import FaqItem, render
 from bot.hours import BusinessHours, format_opening
 from bot.messages import Inbound, Outcome, ResourceCard, postback_fields
-from bot.resource_query import ResourceQuery
+from bot.resource_query import ResourceQuery, parse_resource_query
 from bot.roles import NEEDED
 from bot.router import Decision, Router
 
 _DELETION = re.compile(r"(記録|履歴|データ|トーク).{0,8}(削除|消して|消去)")
+_SEARCH = re.compile(r"探|空き|近くの")  # a button that names a search (「訪問看護ステーションを探す」)
+# Where a conversation may begin (the greeting's buttons): an FAQ entry each, then a person.
+STARTERS = (("訪問看護とは", "resident.visiting_nurse"), ("費用について", "resident.costs"),
+            ("受付時間と窓口", "resident.consultation_desk"))
+# Programme entries (how a hub is run) are offered to staff and care managers, not to residents.
+RESIDENT_AUDIENCES = ("resident", "professional")
 _KIND_LABELS = {"sticker": "スタンプ", "image": "画像", "video": "動画", "audio": "音声", "file": "ファイル",
                 "unsupported": "この種類のメッセージ"}
 
@@ -54,6 +61,11 @@ class Desk:
         self.hours = hours
         self.hub = {**hub, "desk_hours": hours.describe()}
         self.clock = clock
+        # What each follow-up button means, decided once here: pressed, it never goes back through
+        # the router as text.
+        self.buttons = {text: self._button(text) for item in faq for text in item.quick_replies}
+        self.starters = tuple(replies.button(label, f"action=faq&faq={faq_id}")
+                              for label, faq_id in STARTERS if faq_id in self.faq) + (replies.ASK_PERSON,)
 
     def respond(self, inbound: Inbound, view: ConversationView) -> Outcome:
         outcome = self._respond(inbound, view)
@@ -101,11 +113,31 @@ class Desk:
             return [replies.not_found()]
         return self._answer(faq_id, [], ConversationView("bot", True)).replies
 
+    def _button(self, text: str) -> replies.QuickReply:
+        """A follow-up button's meaning: the FAQ entry it asks about, or the resource search it names
+        (「訪問看護ステーションを探す」); plain text only when neither fits (`kb validate` reports it)."""
+        if triage.wants_person(text):
+            return replies.button(text, f"action=handoff&role={triage.handoff_role(text)}")
+        if _SEARCH.search(text) and parse_resource_query(text).type:
+            return replies.button(text, f"action=search&q={quote(text)}")
+        matches = self.router.matcher.search(text)
+        if matches:
+            return replies.button(text, f"action=faq&faq={matches[0].faq_id}")
+        return replies.button(text, None)
+
+    def _for(self, inbound_professional: bool, faq_ids: Sequence[str]) -> list[str]:
+        """The entries a person may be offered: a resident gets resident entries first and no programme
+        entries; staff and care managers get them all, in order."""
+        if inbound_professional:
+            return list(faq_ids)
+        fitting = [i for i in faq_ids if i in self.faq and self.faq[i].audience in RESIDENT_AUDIENCES]
+        return sorted(fitting, key=lambda i: self.faq[i].audience != "resident")
+
     # -- by kind ---------------------------------------------------------------------------------
     def _respond(self, inbound: Inbound, view: ConversationView) -> Outcome:
         owned = view.status == "human"
         if inbound.kind == "follow":
-            return Outcome([replies.greeting(self.hub["hub_name"], self.hub["desk_hours"]),
+            return Outcome([replies.greeting(self.hub["hub_name"], self.hub["desk_hours"], self.starters),
                             replies.Reply(replies.privacy_notice(self.hub["hub_name"]))],
                            route="other", consent_notice=True)
         if inbound.kind in ("unfollow", "leave"):
@@ -115,7 +147,7 @@ class Desk:
         if inbound.kind == "text":
             return self._text(inbound, view)
         if inbound.kind == "postback":
-            return self._postback(inbound.postback or "", view)
+            return self._postback(inbound.postback or "", view, inbound.professional)
         if owned:
             return Outcome(route="other", relay_to_staff=True)
         if inbound.kind == "location" and inbound.latitude is not None and inbound.longitude is not None:
@@ -156,12 +188,16 @@ class Desk:
             return Outcome([replies.resources(heading, cards, decision.resource.wants_vacancy)],
                            route="resource", relay_to_staff=view.status == "waiting")
         if decision.route == "faq" and decision.faq_id:
+            others = self._for(inbound.professional, [m.faq_id for m in decision.matches[1:]])[:2]
             if decision.band == "answer":
-                return self._answer(decision.faq_id, [m.faq_id for m in decision.matches[1:3]], view)
-            return self._unmatched(decision, Outcome([self._alternatives(decision.top[:3])], route="faq",
+                return self._answer(decision.faq_id, others, view)
+            offered = self._for(inbound.professional, decision.top)[:3]
+            return self._unmatched(decision, Outcome([self._alternatives(offered)], route="faq",
                                                      faq_id=decision.faq_id, relay_to_staff=view.status == "waiting"))
-        return self._unmatched(decision, Outcome([replies.small_talk()], route="other",
-                                                 relay_to_staff=view.status == "waiting"))
+        kind = triage.small_talk_kind(text)
+        return self._unmatched(decision, Outcome(
+            [replies.small_talk(kind, self.starters if kind in ("greeting", "other") else ())], route="other",
+            relay_to_staff=view.status == "waiting"))
 
     @staticmethod
     def _unmatched(decision: Decision, outcome: Outcome) -> Outcome:
@@ -171,9 +207,14 @@ class Desk:
             outcome.candidates = [(m.faq_id, m.score) for m in decision.matches[:3]]
         return outcome
 
-    def _postback(self, data: str, view: ConversationView) -> Outcome:
+    def _postback(self, data: str, view: ConversationView, professional: bool = False) -> Outcome:
         params = postback_fields(data)
         action = params.get("action")
+        if action == "search" and params.get("q"):
+            query = parse_resource_query(params["q"])
+            heading, cards = self.search(query)
+            return Outcome([replies.resources(heading, cards, query.wants_vacancy)], route="resource",
+                           relay_to_staff=view.status == "waiting", said=params["q"])
         if action == "handoff":
             role = params.get("role", "any")
             outcome = self._handoff(role if role in NEEDED else "any", view)
@@ -186,7 +227,7 @@ class Desk:
         if action == "feedback":
             if params.get("value") == "yes":
                 return Outcome([replies.feedback_thanks()], route="other", faq_id=params.get("faq"))
-            alternatives = [a for a in params.get("alt", "").split(",") if a in self.faq]
+            alternatives = self._for(professional, [a for a in params.get("alt", "").split(",") if a in self.faq])
             candidates = [(params.get("faq", ""), 0.0)] + [(a, 0.0) for a in alternatives]
             if alternatives:
                 reply = self._alternatives(alternatives)
@@ -225,7 +266,7 @@ class Desk:
         item = self.faq[faq_id]
         reply = replies.faq_answer(
             render(item.answer, self.hub), render(item.next_step, self.hub) if item.next_step else None,
-            item.source_label(), item.quick_replies, faq_id, alternatives,
+            item.source_label(), [self.buttons[text] for text in item.quick_replies], faq_id, alternatives,
         )
         return Outcome([reply], route="faq", faq_id=faq_id, relay_to_staff=view.status == "waiting")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any, Literal
+from urllib.parse import unquote
 
 InboundKind = Literal[
     "text", "location", "sticker", "image", "video", "audio", "file", "postback",
@@ -22,11 +23,12 @@ class Inbound:
     postback: str | None = None
     in_group: bool = False  # a LINE group/room or a Slack channel, not a 1:1 chat
     addressed: bool = True  # in a group: the bot was mentioned
+    professional: bool = False  # written by staff or a care manager (Slack), not by a resident
 
 
 def postback_fields(data: str | None) -> dict[str, str]:
     """The fields of a button's data (「action=redflag&answer=none」), the one grammar the bot writes."""
-    return dict(part.partition("=")[::2] for part in (data or "").split("&") if part)
+    return {key: unquote(value) for key, _, value in (part.partition("=") for part in (data or "").split("&") if part)}
 
 
 @dataclass(frozen=True)

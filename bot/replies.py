@@ -50,17 +50,13 @@ def privacy_notice(hub_name: str) -> str:
     )
 
 
-def greeting(hub_name: str, hours: str) -> Reply:
+def greeting(hub_name: str, hours: str, starters: Sequence[QuickReply] = ()) -> Reply:
     return Reply(
         f"友だち追加ありがとうございます。{hub_name}です。\n"
         "在宅医療や介護のこと、訪問看護・ショートステイ・費用・退院の準備などを、ふだんの言葉で送ってください。"
         f"担当の看護師・医療ソーシャルワーカーにもつなげます（受付: {hours}）。\n"
         "命に関わるときは、すぐに119番へ。",
-        quick_replies=(
-            QuickReply("訪問看護とは", "訪問看護ってどうやって頼むの？"),
-            QuickReply("費用について", "在宅医療の費用はどのくらい？"),
-            ASK_PERSON,
-        ),
+        quick_replies=tuple(starters),
     )
 
 
@@ -94,7 +90,7 @@ def already_waiting() -> Reply:
     return Reply("担当者にお伝えしています。もうしばらくお待ちください。急ぎの体調の変化は119番へ。")
 
 
-def faq_answer(answer: str, next_step: str | None, source: str, extra: Sequence[str], faq_id: str,
+def faq_answer(answer: str, next_step: str | None, source: str, follow_ups: Sequence[QuickReply], faq_id: str,
                alternatives: Sequence[str]) -> Reply:
     body = answer if not next_step else f"{answer}\n\n▶ {next_step}"
     alt = ",".join(alternatives)
@@ -102,8 +98,12 @@ def faq_answer(answer: str, next_step: str | None, source: str, extra: Sequence[
         QuickReply("解決した", "はい、解決しました", data=f"action=feedback&value=yes&faq={faq_id}"),
         QuickReply("解決しない", "いいえ、解決しません", data=f"action=feedback&value=no&faq={faq_id}&alt={alt}"),
     )
-    follow_ups = tuple(QuickReply(_label(text), text) for text in extra[:3])
-    return Reply(f"{body}\n\n{source}\n\n解決しましたか？", quick_replies=feedback + follow_ups)
+    return Reply(f"{body}\n\n{source}\n\n解決しましたか？", quick_replies=feedback + tuple(follow_ups[:3]))
+
+
+def button(text: str, data: str | None) -> QuickReply:
+    """A button showing `text` (shortened to LINE's label limit) that says `text` when pressed."""
+    return QuickReply(_label(text), text, data=data)
 
 
 def alternatives(questions: Sequence[tuple[str, str]]) -> Reply:
@@ -168,11 +168,29 @@ def group_notice() -> Reply:
     return Reply("個人的なご相談は、このアカウントとの1対1のトークで送ってください。グループでは、呼びかけられたときだけお答えします。")
 
 
-def small_talk() -> Reply:
-    return Reply(
-        "ありがとうございます。在宅医療・介護の相談窓口です。\n"
-        "訪問看護、ショートステイ、費用、退院の準備、近くの事業所などについて、お気軽に送ってください。"
-    )
+def small_talk(kind: str, starters: Sequence[QuickReply] = ()) -> Reply:
+    """A courtesy answered as what it is (triage.small_talk_kind); the starter buttons where a
+    conversation may begin."""
+    if kind == "thanks":
+        return Reply("どういたしまして。お役に立てたならうれしいです。\nまた気になることがあれば、いつでも送ってください。")
+    if kind == "goodbye":
+        return Reply("ご連絡ありがとうございました。どうぞお大事になさってください。\n"
+                     "急な体調の変化は119番、迷ったら #7119 へ。")
+    if kind == "greeting":
+        return Reply("こんにちは。在宅医療・介護の相談窓口です。\n"
+                     "訪問看護、ショートステイ、費用、退院の準備、近くの事業所などについて、ふだんの言葉で送ってください。",
+                     quick_replies=tuple(starters))
+    return Reply("ありがとうございます。こちらは在宅医療・介護の相談窓口です。\n"
+                 "訪問看護、ショートステイ、費用、退院の準備、近くの事業所などについて、お気軽に送ってください。",
+                 quick_replies=tuple(starters))
+
+
+def after_emergency() -> Reply:
+    """Sent when staff close a consultation that began with an emergency, instead of a survey."""
+    return Reply("先日は大変でしたね。その後、ご様子はいかがですか。\n"
+                 "急な変化があれば、迷わず119番へ。\n"
+                 "落ち着かれたら、これからの療養や介護のことも、いつでもこのトークでご相談ください。",
+                 quick_replies=(ASK_PERSON,))
 
 
 def satisfaction_question(conversation_id: int) -> Reply:

@@ -78,6 +78,16 @@ def asks_to_consult(text: str) -> bool:
     return bool(_CONSULT_REQUEST.search(t) and not _WHERE_OR_WHETHER.search(t) and not _PROGRAM_QUESTION.search(t))
 
 
+def small_talk_kind(text: str) -> str:
+    """Which courtesy a message is, so that each gets its own answer: "goodbye", "thanks", "greeting"
+    or "other" (anything else outside the desk's scope)."""
+    t = _prepare(text)
+    for kind, pattern in _COURTESY_KINDS:
+        if pattern.search(t):
+            return kind
+    return "other"
+
+
 def is_small_talk(text: str) -> bool:
     """Greeting, thanks, acknowledgement, emoji only, or plainly outside the desk's scope — and no
     care, health, facility or family content at all."""
@@ -258,6 +268,12 @@ _OUT_OF_SCOPE = _rx(
     r"|晩ごはん|晩ご飯|夕飯|献立|レシピ|料理|マイナンバー|映画|テレビ番組|ドラマ|株価|競馬|旅行|ホテル|観光|おすすめ"
     r"|朝ドラ|番組|テレビでやって|祭り|まつり|神社|お寺|花火|紅葉|お花見|運動会|犬|猫|ペット|柴犬|わんちゃん|動物病院|獣医")
 # Courtesies that carry no request: 「押し間違えました」「生前は大変お世話になりました」「ご自愛ください」.
+_COURTESY_KINDS = (
+    ("goodbye", _rx(r"さようなら|さよなら|またね|また今度|おやすみ|失礼します|失礼いたします|ではまた|じゃあね|ばいばい")),
+    ("thanks", _rx(r"ありがと|有難う|有り難う|助かりました|助かります|感謝|お礼|おかげ|お世話になりました")),
+    ("greeting", _rx(r"^(?:こんにちは|こんちは|こんばんは|おはよう|はじめまして|初めまして|よろしく|お疲れ|おつかれ|どうも|もしもし"
+                     r"|hello|hi\b)")),
+)
 _COURTESY = _rx(r"押し間違|おしまちが|送り間違|送る相手(?:を)?間違|間違えて送|まちがえて送|無視してください|ご自愛|お世話になりました"
                 r"|恐縮です|ご挨拶に伺|無事に済みました|無事に終わりました|お礼まで|本当にありがとうございました|お礼を(?:伝え|言い|申し上げ)")
 _ASKING = _rx(r"[?？]|ですか|ますか|でしょうか|ください(?!ませ)|下さい|たい|ほしい|教えて|どう(?:すれば|したら)|相談")

@@ -39,12 +39,32 @@ def _validate(args: argparse.Namespace) -> int:
     problems = [str(p) for p in validate(topics=topics)]
     for path, reader in ((RESOURCES_CSV, read_resources_csv), (VACANCIES_CSV, read_vacancies_csv)):
         problems += [f"{path.name}:{p.row}: {p.reason}" for p in reader(path).problems]
+    if not problems:
+        problems += _buttons_without_meaning()
     for line in problems:
         print(line)
     if topics is None:
         print(f"note: {args.topics} not found; topics were not checked", file=sys.stderr)
     print(f"{len(problems)} problem(s)" if problems else "knowledge is valid", file=sys.stderr)
     return 1 if problems else 0
+
+
+def _buttons_without_meaning() -> list[str]:
+    """Follow-up buttons the desk cannot give a meaning (an FAQ entry, a search, a hand-off): pressed,
+    they would only say their text."""
+    import types
+
+    from bot.desk import Desk
+    from bot.faq_match import FaqMatcher
+    from bot.route_model import model
+    from bot.router import Router
+    from knowledge.faq import load_faq, load_synonyms
+
+    items = load_faq()
+    desk = Desk(Router(FaqMatcher(items, load_synonyms()), model()), items, lambda *a, **k: ("", []),
+                types.SimpleNamespace(describe=lambda: ""), {"hub_name": "", "hub_phone": ""})
+    return [f"{item.file}:{item.line}: {item.id}: the button 「{text}」 names no FAQ entry, search or person"
+            for item in items for text in item.quick_replies if desk.buttons[text].data is None]
 
 
 def _load(_args: argparse.Namespace) -> int:

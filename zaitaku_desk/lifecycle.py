@@ -141,12 +141,13 @@ def _write(session: Session, conversation: Conversation, changes: dict[str, obje
 
 
 def _ask_satisfaction(session: Session, conversation: Conversation, channels: Mapping[str, Channel]) -> None:
-    """The one survey question, to a resident whose consultation staff closed; never after an emergency
-    (a family that just called 119 is not asked whether the desk was useful)."""
-    if (conversation.channel == STAFF_CHANNEL or conversation.channel not in channels
-            or not conversation.reply_target or conversation.urgency == "emergency"):
+    """The one survey question, to a resident whose consultation staff closed. Never after an emergency:
+    a family that just called 119 is not asked whether the desk was useful, but how they are, and that
+    the desk is there."""
+    if conversation.channel == STAFF_CHANNEL or conversation.channel not in channels or not conversation.reply_target:
         return
-    question = replies.satisfaction_question(conversation.id)
-    session.add(Message(conversation_id=conversation.id, direction="out", sender_kind="bot", text=question.text))
+    closing = (replies.after_emergency() if conversation.urgency == "emergency"
+               else replies.satisfaction_question(conversation.id))
+    session.add(Message(conversation_id=conversation.id, direction="out", sender_kind="bot", text=closing.text))
     enqueue(session, channels, [Outgoing(conversation.channel, conversation.reply_target, conversation.id,
-                                         "system", replies=[question])])
+                                         "system", replies=[closing])])

@@ -191,6 +191,16 @@ def test_resolve_asks_the_satisfaction_question_and_return_gives_it_to_the_bot(
     assert _actions(database, returned_id) == ["conversation.claim", "conversation.return_to_bot"]
 
 
+def test_an_emergency_closed_gets_a_caring_word_not_a_survey(
+        desk: DeskServer, database: Database, api: Api, staff: dict[str, Member], line: FakeLinePlatform) -> None:
+    user, conversation_id = handed_off(desk, database, "母が倒れて呼びかけても反応がない")
+    assert api.post(f"/conversations/{conversation_id}/claim", staff["nurse"]).status_code == 200
+    assert api.post(f"/conversations/{conversation_id}/resolve", staff["nurse"]).status_code == 200
+    closing = wait_until(lambda: [t for t in _pushes_to(line, user) if "その後、ご様子はいかがですか" in t], timeout=8)
+    assert "119番" in closing[0]
+    assert not [t for t in _pushes_to(line, user) if "役に立ちましたか" in t]
+
+
 def test_reassign_makes_another_staff_member_the_owner(desk: DeskServer, database: Database, api: Api,
                                                        staff: dict[str, Member], line: FakeLinePlatform) -> None:
     user, conversation_id = handed_off(desk, database)
