@@ -6,6 +6,7 @@ import asyncio
 import hashlib
 import json
 import logging
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -26,7 +27,7 @@ from linebot.v3.webhooks import (
 )
 
 from adapters.base import Envelope, OutboxRow, SendResult
-from bot.messages import Inbound, QuickReply, Reply
+from bot.messages import Inbound, QuickReply, Reply, ResourceCard
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +35,9 @@ NAME = "line"
 MAX_MESSAGES_PER_CALL = 5
 MAX_TEXT = 5000
 MAX_QUICK_REPLIES = 13
+MAX_BUBBLES = 12  # a carousel's cards
+MAX_ALT_TEXT = 400
+URGENT_RED = "#C62828"
 REPLY_UNCERTAIN = "reply outcome unknown: "
 MAX_EVENT_ID = 128  # inbound_events.event_id; LINE's are 26 characters
 REPLY_PATH = "/v2/bot/message/reply"
@@ -152,7 +156,7 @@ class LineChannel:
 
     # -- outbound --------------------------------------------------------------------------------
     def render(self, replies: list[Reply]) -> list[dict[str, Any]]:
-        messages = [_text_message(reply) for reply in replies]
+        messages = [message for reply in replies for message in _messages(reply)]
         return [{"messages": messages[i:i + MAX_MESSAGES_PER_CALL]}
                 for i in range(0, len(messages), MAX_MESSAGES_PER_CALL)]
 
@@ -255,12 +259,72 @@ def _timestamp(ms: Any) -> datetime | None:
         return None
 
 
-def _text_message(reply: Reply) -> dict[str, Any]:
-    text = reply.text if len(reply.text) <= MAX_TEXT else reply.text[: MAX_TEXT - 1] + "…"
-    message: dict[str, Any] = {"type": "text", "text": text}
+def _messages(reply: Reply) -> list[dict[str, Any]]:
+    """One reply as LINE messages: its text, then (for resources) a carousel of cards or (for the 119
+    reply) a call button; its quick replies on the last, where LINE shows them."""
+    if reply.cards:
+        messages = [_text(reply.summary or reply.text), _carousel(reply)]
+    elif reply.call:
+        messages = [_text(reply.text), _call(reply.call)]
+    else:
+        messages = [_text(reply.text)]
     if reply.quick_replies:
-        message["quickReply"] = {"items": [_action(q) for q in reply.quick_replies[:MAX_QUICK_REPLIES]]}
-    return message
+        messages[-1]["quickReply"] = {"items": [_action(q) for q in reply.quick_replies[:MAX_QUICK_REPLIES]]}
+    return messages
+
+
+def _text(text: str) -> dict[str, Any]:
+    return {"type": "text", "text": text if len(text) <= MAX_TEXT else text[: MAX_TEXT - 1] + "…"}
+
+
+def _call(number: str) -> dict[str, Any]:
+    button = {"type": "button", "style": "primary", "color": URGENT_RED, "height": "md",
+              "action": {"type": "uri", "label": f"📞 {number}に電話する", "uri": f"tel:{number}"}}
+    return {"type": "flex", "altText": f"{number}に電話する",
+            "contents": {"type": "bubble", "size": "kilo",
+                         "body": {"type": "box", "layout": "vertical", "contents": [button]}}}
+
+
+def _carousel(reply: Reply) -> dict[str, Any]:
+    alt = (reply.summary or reply.text).splitlines()[0]
+    return {"type": "flex", "altText": alt[:MAX_ALT_TEXT],
+            "contents": {"type": "carousel", "contents": [_bubble(card) for card in reply.cards[:MAX_BUBBLES]]}}
+
+
+def _bubble(card: ResourceCard) -> dict[str, Any]:
+    """A resource as LINE users know one: name, kind and town, what it takes, hours (24-hour shown only
+    when true), vacancy with its date (満床 in red), and buttons to call and to open the map."""
+    kind = " · ".join(filter(None, [card.type_label, card.municipality]))
+    rows = [("受け入れ", "・".join(card.capabilities)), ("受付", card.hours or ""),
+            ("24時間", "夜間・休日も対応" if card.around_the_clock else ""), ("空き", card.vacancy or ""),
+            ("距離", f"約{card.distance_km:.1f}km" if card.distance_km is not None else ""), ("住所", card.address or "")]
+    body: list[dict[str, Any]] = [
+        {"type": "text", "text": card.name, "weight": "bold", "size": "lg", "wrap": True},
+        {"type": "text", "text": kind or " ", "size": "sm", "color": "#555555", "wrap": True},
+    ]
+    for label, value in rows:
+        if value:
+            body.append({"type": "box", "layout": "baseline", "spacing": "sm", "contents": [
+                {"type": "text", "text": label, "size": "sm", "color": "#777777", "flex": 2},
+                {"type": "text", "text": value, "size": "sm", "wrap": True, "flex": 5,
+                 "color": URGENT_RED if label == "空き" and card.full else "#111111"}]})
+    buttons = []
+    if card.sample:
+        buttons.append({"type": "button", "style": "secondary", "height": "sm",
+                        "action": {"type": "postback", "label": "📞 電話する（サンプル）", "data": "action=sample",
+                                   "displayText": "電話する"}})
+    elif card.phone and (digits := re.sub(r"[^0-9+]", "", card.phone)):
+        buttons.append({"type": "button", "style": "primary", "height": "sm",
+                        "action": {"type": "uri", "label": "📞 電話する", "uri": f"tel:{digits}"}})
+    if card.latitude is not None and card.longitude is not None:
+        buttons.append({"type": "button", "style": "link", "height": "sm",
+                        "action": {"type": "uri", "label": "🗺 地図で見る",
+                                   "uri": f"https://www.google.com/maps/search/?api=1&query={card.latitude},{card.longitude}"}})
+    bubble: dict[str, Any] = {"type": "bubble", "size": "kilo",
+                              "body": {"type": "box", "layout": "vertical", "spacing": "sm", "contents": body}}
+    if buttons:
+        bubble["footer"] = {"type": "box", "layout": "vertical", "spacing": "sm", "contents": buttons}
+    return bubble
 
 
 def _action(option: QuickReply) -> dict[str, Any]:

@@ -70,15 +70,18 @@ class Desk:
     def respond(self, inbound: Inbound, view: ConversationView) -> Outcome:
         outcome = self._respond(inbound, view)
         if outcome.replies and not view.consent_notice_sent and inbound.kind != "follow":
-            # First contact: say once what is recorded and why, after the answer itself.
+            # First contact: say once what is recorded and why, in a bubble of its own before the answer;
+            # after it when the answer is urgent (the 119 reply is read first).
+            notice = replies.Reply(replies.privacy_notice(self.hub["hub_name"]))
             first = outcome.replies[0]
-            notice = replies.privacy_notice(self.hub["hub_name"])
-            if first.urgent:
-                # The urgent reply stays first; its buttons move to the last bubble, where LINE shows them.
-                outcome.replies[0] = replies.Reply(first.text, (), first.cards, urgent=True)
-                outcome.replies.append(replies.Reply(notice, first.quick_replies))
+            if first.urgent and len(outcome.replies) == 1:
+                # Its buttons move to the last bubble, where LINE shows them.
+                outcome.replies[0] = replace(first, quick_replies=())
+                outcome.replies.append(replace(notice, quick_replies=first.quick_replies))
+            elif first.urgent:
+                outcome.replies.insert(1, notice)
             else:
-                outcome.replies[0] = replies.Reply(f"{first.text}\n\n{notice}", first.quick_replies, first.cards)
+                outcome.replies.insert(0, notice)
             outcome.consent_notice = True
         return outcome
 
@@ -210,6 +213,8 @@ class Desk:
     def _postback(self, data: str, view: ConversationView, professional: bool = False) -> Outcome:
         params = postback_fields(data)
         action = params.get("action")
+        if action == "sample":
+            return Outcome([replies.sample_notice()], route="other", said="電話する")
         if action == "search" and params.get("q"):
             query = parse_resource_query(params["q"])
             heading, cards = self.search(query)

@@ -53,6 +53,9 @@ class ResourceCard:
     vacancy: str | None = None  # 「空き2床（2026-11-20時点）」
     distance_km: float | None = None
     sample: bool = False
+    full: bool = False  # 満床: reported with no free bed
+    latitude: float | None = None
+    longitude: float | None = None
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,8 @@ class Reply:
     cards: tuple[ResourceCard, ...] = ()
     urgent: bool = False  # the 119 instruction: goes out even while a person owns the conversation
     more: Any = None  # where a longer list continues (bot.desk.MorePage), for channels that can page
+    call: str | None = None  # a number to offer as a call button (the 119 reply), where a channel can
+    summary: str | None = None  # with cards: the text to show beside them, for channels that draw cards
 
 
 @dataclass

@@ -20,8 +20,13 @@ def emergency() -> Reply:
         "呼吸や意識がおかしい、強い痛み・出血・けいれんがあるときは、迷わず119番です。\n"
         "救急車を呼ぶか迷うときは #7119（救急安心センター）へ。\n"
         "当番の看護師にもこの相談を知らせました。",
-        urgent=True,
+        urgent=True, call="119",
     )
+
+
+def sample_notice() -> Reply:
+    """Pressed on a sample resource's call button: there is no one to call."""
+    return Reply(SAMPLE_NOTICE)
 
 
 def red_flag_check(question: str, options: Sequence[tuple[str, str]]) -> Reply:
@@ -125,14 +130,16 @@ def resources(heading: str, cards: Sequence[ResourceCard], vacancy_wanted: bool,
     if not cards:
         return Reply(f"{heading}：条件に合う事業所が見つかりませんでした。条件を減らすか、担当者にご相談ください。",
                      quick_replies=(ASK_PERSON,))
-    lines = [f"{heading}：{len(cards)}件"]
-    for card in cards:
-        lines.append(card_text(card))
-    if any(card.sample for card in cards):
-        lines.append(SAMPLE_NOTICE)
     if vacancy_wanted:
-        lines.append("空き状況は各事業所の報告時点のものです。利用の前に必ずご確認ください。")
-    return Reply("\n\n".join(lines), cards=tuple(cards), more=more)
+        free = sum(1 for card in cards if card.vacancy and not card.full)
+        count = f"空きあり{free}件" + (f"（満床{sum(c.full for c in cards)}件も表示）" if any(c.full for c in cards) else "")
+    else:
+        count = f"{len(cards)}件"
+    notes = [SAMPLE_NOTICE] if any(card.sample for card in cards) else []
+    if vacancy_wanted:
+        notes.append("空き状況は各事業所の報告時点のものです。利用の前に必ずご確認ください。")
+    lines = [f"{heading}：{count}", *(card_text(card) for card in cards), *notes]
+    return Reply("\n\n".join(lines), cards=tuple(cards), more=more, summary="\n".join([f"{heading}：{count}", *notes]))
 
 
 def card_text(card: ResourceCard) -> str:
@@ -141,8 +148,10 @@ def card_text(card: ResourceCard) -> str:
         parts.append(f"住所: {card.address}")
     if card.phone:
         parts.append(f"電話: {card.phone}" + ("（サンプル・架空）" if card.sample else ""))
-    if card.hours or card.around_the_clock:
-        parts.append("対応: " + "、".join(filter(None, [card.hours, "24時間対応" if card.around_the_clock else None])))
+    if card.hours:
+        parts.append(f"受付: {card.hours}")
+    if card.around_the_clock:
+        parts.append("夜間・休日も24時間対応")
     if card.capabilities:
         parts.append("受け入れ: " + "・".join(card.capabilities))
     if card.vacancy:

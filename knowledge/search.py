@@ -134,4 +134,5 @@ def _card(row: Row, near: tuple[float, float] | None) -> ResourceCard:
         municipality=row.municipality, address=row.address, phone=row.phone,
         hours=row.hours, capabilities=labels, around_the_clock=row.around_the_clock,
         vacancy=vacancy_text, distance_km=_distance(near, row.latitude, row.longitude), sample=row.sample,
+        full=row.available_beds == 0, latitude=row.latitude, longitude=row.longitude,
     )

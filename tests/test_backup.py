@@ -73,7 +73,7 @@ def test_a_backup_restored_into_a_fresh_database_is_served(desk: DeskServer, dat
     try:
         line.reset()
         server.post_line(line_body("message-text", user=new_user(), text="訪問看護ってどうやって頼むの？"))
-        assert "訪問看護" in line.wait_for_deliveries(1, timeout=10)[0].messages[0]["text"]
+        assert "訪問看護" in line.wait_for_deliveries(1, timeout=10)[0].answer[0]["text"]
     finally:
         server.stop()
 

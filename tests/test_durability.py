@@ -44,7 +44,7 @@ def test_events_accepted_before_a_crash_are_answered_after_restart(
     store_events(database, "line", [(e["webhookEventId"], e) for e in body["events"]])  # accepted, then crash
     server.start()
     delivery = line.wait_for_deliveries(1, timeout=10)[0]
-    assert "おつなぎします" in delivery.messages[0]["text"]
+    assert "おつなぎします" in delivery.answer[0]["text"]
     with database.session() as session:
         assert session.scalars(select(InboundEvent).where(InboundEvent.event_id == body["events"][0]["webhookEventId"])
                                ).one().processed_at is not None
@@ -60,7 +60,7 @@ def test_a_killed_server_resumes_unsent_replies(server: DeskServer, database: Da
                                   payload={"messages": [{"type": "text", "text": "再開後に届く返信"}]},
                                   retry_key=str(uuid.uuid4())))
     server.start()
-    assert line.wait_for_deliveries(1, timeout=10)[0].messages[0]["text"] == "再開後に届く返信"
+    assert line.wait_for_deliveries(1, timeout=10)[0].answer[0]["text"] == "再開後に届く返信"
 
 
 def test_a_reply_sent_just_before_a_crash_is_not_sent_again(
@@ -98,7 +98,7 @@ def test_while_a_person_owns_the_conversation_only_emergencies_get_a_bot_reply(
     time.sleep(1.0)
     assert line.delivered == []
     server.post_line(line_body("message-text", user=user, text="母が倒れて呼びかけても反応がない"))
-    assert "119" in line.wait_for_deliveries(1)[0].messages[0]["text"]
+    assert "119" in line.wait_for_deliveries(1)[0].answer[0]["text"]
 
 
 def test_the_owner_is_checked_again_at_the_moment_of_sending(database: Database, line: FakeLinePlatform) -> None:

@@ -50,7 +50,7 @@ def test_an_offer_puts_nothing_in_the_queue_until_the_button_is_pressed(desk: De
     user = new_user()
     desk.post_line(line_body("message-text", user=user, text=CHAT))
     delivery = line.wait_for_deliveries(1)[0]
-    assert "相談なさいますか" in delivery.messages[0]["text"] and "119番" in delivery.messages[0]["text"]
+    assert "相談なさいますか" in delivery.answer[0]["text"] and "119番" in delivery.answer[0]["text"]
     actions = [item["action"] for item in delivery.messages[-1]["quickReply"]["items"]]
     assert actions[0] == {"type": "postback", "label": ASKED, "data": "action=handoff&role=nurse",
                           "displayText": "担当者と話したい"}
@@ -58,7 +58,7 @@ def test_an_offer_puts_nothing_in_the_queue_until_the_button_is_pressed(desk: De
     assert _conversation(db, user).status == "bot"  # staff are not told of an offer
 
     _press(desk, user, actions[0]["data"])
-    text = line.wait_for_deliveries(2)[1].messages[0]["text"]
+    text = line.wait_for_deliveries(2)[1].answer[0]["text"]
     assert text.startswith("担当の看護師におつなぎします。")
     conversation = _conversation(db, user)
     assert (conversation.status, conversation.needed_role) == ("waiting", "nurse")
@@ -74,7 +74,7 @@ def test_declining_the_offer_leaves_the_conversation_with_the_bot(desk: DeskServ
     desk.post_line(line_body("message-text", user=user, text=CHAT))
     line.wait_for_deliveries(1)
     _press(desk, user, "action=offer_declined")
-    assert line.wait_for_deliveries(2)[1].messages[0]["text"].startswith("わかりました。")
+    assert line.wait_for_deliveries(2)[1].answer[0]["text"].startswith("わかりました。")
     assert _conversation(db, user).status == "bot"
 
 

@@ -37,8 +37,8 @@ def _conversation(db: Database, user: str) -> Conversation:
 
 
 def _texts_to(line: FakeLinePlatform, n: int, timeout: float = 5.0) -> list[str]:
-    line.wait_for_deliveries(n, timeout=timeout)
-    return line.texts()
+    """Each delivery's texts, joined: what one reply showed (the privacy notice is a bubble of its own)."""
+    return ["\n".join(m.get("text", "") for m in d.messages) for d in line.wait_for_deliveries(n, timeout=timeout)]
 
 
 @pytest.fixture(scope="module")
@@ -53,10 +53,10 @@ def test_a_question_gets_the_faq_answer_by_reply(desk: DeskServer, line: FakeLin
     assert response.status_code == 200
     delivery = line.wait_for_deliveries(1)[0]
     assert delivery.kind == "reply"
-    text = delivery.messages[0]["text"]
+    text = delivery.answer[0]["text"]
     assert FAQ["resident.visiting_nurse"].answer.splitlines()[0][:20] in text
     assert "出典" in text
-    labels = [item["action"]["label"] for item in delivery.messages[0]["quickReply"]["items"]]
+    labels = [item["action"]["label"] for item in delivery.answer[0]["quickReply"]["items"]]
     assert "解決した" in labels and "解決しない" in labels
 
 
@@ -66,7 +66,7 @@ def test_an_emergency_gets_119_first_and_at_once(desk: DeskServer, line: FakeLin
     desk.post_line(line_body("message-text", user=user, text="父が息をしていない"))
     delivery = line.wait_for_deliveries(1)[0]
     elapsed = time.monotonic() - started
-    first = delivery.messages[0]["text"]
+    first = delivery.answer[0]["text"]
     assert first.startswith("🚑 今すぐ119番に電話してください。")
     assert "#7119" in first
     assert elapsed < 3.0
@@ -111,8 +111,9 @@ def test_a_shared_location_gets_nearby_sample_resources(desk: DeskServer, line: 
     body["events"][0]["message"].update({"latitude": 36.651, "longitude": 138.307, "address": "須坂市"})
     desk.post_line(body)
     text = _texts_to(line, 1)[0]
-    assert "お近くの" in text and "km" in text
-    assert "サンプルデータ" in text
+    assert "お近くの" in text and "サンプルデータ" in text
+    cards = json.dumps([m for m in line.delivered[0].messages if m["type"] == "flex"], ensure_ascii=False)
+    assert "距離" in cards and "km" in cards  # nearest first, each card with its distance
 
 
 def test_a_resource_question_lists_sample_resources(desk: DeskServer, line: FakeLinePlatform) -> None:

@@ -60,6 +60,9 @@ MAX_MESSAGES = 5
 MAX_TEXT_LENGTH = 5000  # counted in UTF-16 code units, as LINE counts characters
 MAX_QUICK_REPLY_ITEMS = 13
 MAX_ALT_TEXT = {"flex": 1500, "template": 400}
+MAX_QUICK_REPLY_LABEL = 20
+MAX_CAROUSEL_BUBBLES = 12
+MAX_FLEX_BYTES = 50_000  # a Flex Message's contents (LINE: 50 KB at most)
 
 # Required properties per accepted message type (presence only; the SDK models build the rest).
 REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {
@@ -116,6 +119,14 @@ class Delivery:
     request_id: str
     notification_disabled: bool = False
     sent_messages: list[dict[str, str]] = field(default_factory=list)  # the {"id", "quoteToken"} answered
+
+    @property
+    def answer(self) -> list[dict[str, Any]]:
+        """What the resident reads as the answer: the messages after the desk's one-time privacy notice
+        (the first bubble of a first contact's first reply)."""
+        if self.messages and str(self.messages[0].get("text", "")).startswith("【記録について】"):
+            return self.messages[1:]
+        return self.messages
 
 
 @dataclass
@@ -475,6 +486,19 @@ def _validate_message(prop: str, message: Any, errors: _ValidationErrors) -> Non
         items = quick_reply.get("items") if isinstance(quick_reply, dict) else None
         if not isinstance(items, list) or not 1 <= len(items) <= MAX_QUICK_REPLY_ITEMS:
             errors.add(f"{prop}.quickReply.items", f"Size must be between 1 and {MAX_QUICK_REPLY_ITEMS}")
+        else:
+            for index, item in enumerate(items):
+                label = ((item or {}).get("action") or {}).get("label") if isinstance(item, dict) else None
+                if not isinstance(label, str) or not 1 <= len(label) <= MAX_QUICK_REPLY_LABEL:
+                    errors.add(f"{prop}.quickReply.items[{index}].action.label",
+                               f"Length must be between 1 and {MAX_QUICK_REPLY_LABEL}")
+
+    if message_type == "flex" and isinstance(message.get("contents"), dict):
+        contents = message["contents"]
+        if contents.get("type") == "carousel" and not 1 <= len(contents.get("contents") or []) <= MAX_CAROUSEL_BUBBLES:
+            errors.add(f"{prop}.contents.contents", f"Size must be between 1 and {MAX_CAROUSEL_BUBBLES}")
+        if len(json.dumps(contents, ensure_ascii=False).encode()) > MAX_FLEX_BYTES:
+            errors.add(f"{prop}.contents", f"Size must be at most {MAX_FLEX_BYTES} bytes")
 
 
 def _utf16_length(text: str) -> int:
