@@ -19,10 +19,11 @@ chat: $(STAMP)
 	$(VENV)/bin/zaitaku-desk chat
 
 # The console's browser tests drive Debian's chromium (never a downloaded browser), with a Japanese font
-# so that pages and screenshots show Japanese rather than boxes.
+# so that pages and screenshots show Japanese rather than boxes, and an emoji font for 📞 and 🚑.
 chromium:
-	@{ command -v chromium >/dev/null 2>&1 && fc-list :lang=ja 2>/dev/null | grep -q .; } || { apt-get update -qq && \
-	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-ipafont-gothic >/dev/null; }
+	@{ command -v chromium >/dev/null 2>&1 && fc-list :lang=ja 2>/dev/null | grep -q . && fc-list | grep -qi emoji; } || \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-ipafont-gothic \
+	    fonts-noto-color-emoji >/dev/null; }
 
 # `zaitaku-desk db backup/restore` on PostgreSQL use its own pg_dump and pg_restore (tests/test_backup.py).
 pgtools:

@@ -7,6 +7,7 @@ Setting `try_page_enabled` switches it off (404).
 
 from __future__ import annotations
 
+import json
 import secrets
 import time
 import uuid
@@ -19,6 +20,7 @@ from pydantic import Field
 from sqlalchemy import select
 
 from admin_api.console import templates
+from bot import replies
 from db.models import Contact, Conversation, Message, OutboxMessage
 from knowledge.input import Input
 from zaitaku_desk.runtime import Runtime
@@ -74,7 +76,11 @@ def build_tryout(runtime: Runtime) -> APIRouter:
     @router.get("")
     async def page(request: Request) -> HTMLResponse:
         enabled()
-        html = templates.get_template("try.html").render(hub_name=runtime.settings.hub_name)
+        desk = runtime.desk
+        greeting = replies.greeting(runtime.settings.hub_name, desk.hub["desk_hours"], desk.starters)
+        starters = [{"label": q.label, "text": q.text, "data": q.data} for q in greeting.quick_replies]
+        html = templates.get_template("try.html").render(hub_name=runtime.settings.hub_name, greeting=greeting.text,
+                                                         starters=json.dumps(starters, ensure_ascii=False))
         response = HTMLResponse(html)
         response.headers["Content-Security-Policy"] = "default-src 'self'; frame-ancestors 'none'"
         if session_of(request) is None:
@@ -119,7 +125,8 @@ def build_tryout(runtime: Runtime) -> APIRouter:
                                                               OutboxMessage.target == session)
                                   .order_by(OutboxMessage.id.desc())).first()
                 return {"messages": [{"id": m.id, "who": WHO.get(m.sender_kind, m.sender_kind),
-                                      "mine": m.direction == "in", "text": m.text or ""} for m in rows
+                                      "mine": m.direction == "in", "text": m.text or "",
+                                      **((m.payload or {}) if m.direction == "out" else {})} for m in rows
                                      if m.kind in ("text", "postback") or m.direction == "out"],
                         "quick_replies": (last.payload.get("quick_replies") or []) if last else []}
 

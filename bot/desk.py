@@ -228,7 +228,9 @@ class Desk:
         if action == "offer_declined":
             return Outcome([replies.offer_declined()], route="other", said=replies.OFFER_DECLINED)
         if action == "faq" and params.get("faq") in self.faq:
-            return self._answer(params["faq"], [], view)
+            faq_id = params["faq"]
+            near = [m.faq_id for m in self.router.matcher.search(self.faq[faq_id].question) if m.faq_id != faq_id]
+            return self._answer(faq_id, self._for(professional, near)[:2], view)
         if action == "feedback":
             if params.get("value") == "yes":
                 return Outcome([replies.feedback_thanks()], route="other", faq_id=params.get("faq"))

@@ -138,6 +138,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         hospital network where Swagger UI's CDN cannot be reached."""
         return HTMLResponse(api_reference(app.openapi()))
 
+    @app.get("/favicon.ico", include_in_schema=False)
+    async def favicon() -> Response:
+        """No icon (browsers ask for one on every page; a 404 would show as an error in their console)."""
+        return Response(status_code=204)
+
     @app.get("/healthz", tags=["health"], summary="The process is up")
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}

@@ -18,7 +18,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 
 from adapters.base import Channel, Envelope, StaffAct, StaffMessage
 from bot.desk import ConversationView, Desk
-from bot.messages import Outcome, postback_fields
+from bot.messages import Outcome, Reply, postback_fields
 from db.models import Contact, Conversation, InboundEvent, Message, UnansweredQuestion, utcnow
 from db.session import Database
 from zaitaku_desk import metrics, staff_relay
@@ -76,6 +76,15 @@ def store_together(db: Database, deliveries: Sequence[tuple[str, Events]]) -> li
         new.difference_update(fresh)
         counts.append(len(fresh))
     return counts
+
+
+def display(reply: Reply) -> dict[str, Any] | None:
+    """What a transcript needs beyond a reply's text to draw it as the resident saw it (cards, the
+    urgent style, a call button); None for plain text."""
+    if not (reply.cards or reply.urgent or reply.call):
+        return None
+    return {"cards": [asdict(card) for card in reply.cards], "urgent": reply.urgent, "call": reply.call,
+            "summary": reply.summary}
 
 
 class GroupCommit:
@@ -356,7 +365,7 @@ class Pipeline:
                                  "route": outcome.route, "faq_id": outcome.faq_id, "created_at": now})
                 said = said or f"（{inbound.kind}）"
             messages.extend({"conversation_id": conversation.id, "direction": "out", "sender_kind": "bot",
-                             "text": reply.text, "kind": "text", "payload": None, "route": outcome.route,
+                             "text": reply.text, "kind": "text", "payload": display(reply), "route": outcome.route,
                              "faq_id": outcome.faq_id, "created_at": now} for reply in outcome.replies)
             if outcome.unanswered:
                 self._record_unanswered(session, conversation, inbound, outcome)

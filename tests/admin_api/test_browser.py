@@ -10,9 +10,12 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
+from sqlalchemy import select
 
+from db.models import Conversation
 from db.session import Database
 from tests.admin_api.conftest import Member, conversation_of, handed_off
 from tests.fakes.line_platform import FakeLinePlatform
@@ -93,6 +96,67 @@ def test_the_try_page_answers_in_the_browser(desk: DeskServer, page: Page) -> No
     expect(page.locator("#try-messages")).to_contain_text(XSS, timeout=10_000)
     assert page.locator("#try-messages img").count() == 0
     assert page.dialogs == []  # type: ignore[attr-defined]
+
+
+def test_a_resident_walks_the_try_page_from_greeting_to_a_staff_reply(
+        desk: DeskServer, database: Database, staff: dict[str, Member], page: Page, tmp_path: Path) -> None:
+    """greeting → starter button → FAQ answer → 「解決しない」 → an alternative → resource search (cards) →
+    emergency (call button) → a staff reply; each step as the resident sees it, with screenshots."""
+    shots = Path(os.environ.get("ZD_SCREENSHOT_DIR") or tmp_path)
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.set_viewport_size({"width": 412, "height": 915})  # a phone
+    page.goto(f"{desk.url}/try")
+    chat = page.locator("#try-messages")
+    expect(chat).to_contain_text("在宅医療や介護のこと")  # the greeting, on open
+    page.click("#try-quick >> text=訪問看護とは")  # a starter button: an FAQ entry, not text for the router
+    expect(page.locator(".bubble.mine").last).to_have_text("訪問看護とは")
+    expect(chat).to_contain_text("【記録について】", timeout=10_000)
+    expect(chat).to_contain_text("解決しましたか？", timeout=10_000)
+    bubbles = [t for t in page.locator(".bubble:not(.mine) .text").all_inner_texts()]
+    notice = next(i for i, t in enumerate(bubbles) if t.startswith("【記録について】"))
+    assert "解決しましたか？" in bubbles[notice + 1]  # the notice once, in its own bubble, before the answer
+    page.click("#try-quick >> text=解決しない")
+    expect(chat).to_contain_text("お尋ねは次のどれに近いですか", timeout=10_000)
+    alternatives = page.locator("#try-quick button")
+    chosen = alternatives.first.inner_text()
+    alternatives.first.click()
+    expect(page.locator(".bubble.mine").last).to_have_text(chosen.rstrip("…"), timeout=10_000) \
+        if not chosen.endswith("…") else None
+    expect(chat).to_contain_text("解決しましたか？", timeout=10_000)
+
+    page.fill("#try-text", "須坂市の訪問看護ステーションを探しています")
+    page.press("#try-text", "Enter")  # Enter sends
+    expect(page.locator(".card").first).to_be_visible(timeout=10_000)
+    expect(page.locator(".card").first).to_contain_text("訪問看護ステーション")
+    expect(page.locator(".card .actions").first).to_contain_text("電話する（サンプル）")
+    page.screenshot(path=str(shots / "try-cards.png"))
+
+    page.fill("#try-text", "一行目")
+    page.press("#try-text", "Shift+Enter")  # Shift+Enter adds a line
+    page.type("#try-text", "二行目")
+    assert page.input_value("#try-text") == "一行目\n二行目"
+    page.fill("#try-text", "父が息をしていない")
+    page.press("#try-text", "Enter")
+    urgent = page.locator(".bubble.urgent").last
+    expect(urgent).to_contain_text("今すぐ119番", timeout=10_000)
+    assert urgent.locator("a.call").get_attribute("href") == "tel:119"
+
+    conversation = wait_until(lambda: next((c for c in _web_conversations(database) if c.urgency == "emergency"),
+                                           None), timeout=8)
+    api = httpx.Client(base_url=desk.url, headers={"Authorization": f"Bearer {staff['nurse'].token}"}, timeout=10)
+    assert api.post(f"/admin/api/conversations/{conversation.id}/claim").status_code == 200
+    assert api.post(f"/admin/api/conversations/{conversation.id}/reply",
+                    json={"text": "看護師の佐藤です。救急車は呼べましたか？"}).status_code == 202
+    expect(page.locator(".bubble.staff").last).to_contain_text("救急車は呼べましたか", timeout=10_000)
+    page.screenshot(path=str(shots / "try-staff-reply.png"))
+    assert errors == [] and page.dialogs == []  # type: ignore[attr-defined]
+
+
+def _web_conversations(database: Database) -> list[Conversation]:
+    with database.session() as session:
+        return list(session.scalars(select(Conversation).where(Conversation.channel == "web")
+                                    .order_by(Conversation.id.desc())))
 
 
 def test_a_coordinator_makes_a_faq_of_an_unanswered_question_and_the_bot_answers_it(
