@@ -213,6 +213,13 @@ class Desk:
     def _postback(self, data: str, view: ConversationView, professional: bool = False) -> Outcome:
         params = postback_fields(data)
         action = params.get("action")
+        if action == "menu":  # the LINE rich menu (adapters/line_menu.py)
+            item = params.get("item")
+            if item == "emergency":
+                return Outcome([replies.emergency_guide()], route="other", said="緊急のとき")
+            if item == "nearby":
+                return Outcome([replies.ask_where()], route="other", said="近くの事業所を探したい")
+            return Outcome([replies.small_talk("greeting", self.starters)], route="other", said="相談したい")
         if action == "sample":
             return Outcome([replies.sample_notice()], route="other", said="電話する")
         if action == "search" and params.get("q"):

@@ -24,6 +24,20 @@ def emergency() -> Reply:
     )
 
 
+def emergency_guide() -> Reply:
+    """The rich menu's 「緊急のとき」: what to do, with the call button (no emergency is assumed)."""
+    return Reply("命に関わるとき（息をしていない、呼びかけに反応しない、強い痛みや大量の出血、けいれんが続く）は、"
+                 "すぐに119番へ。\n救急車を呼ぶか迷うときは #7119（救急安心センター。受付時間や対象年齢は都道府県により"
+                 "異なります。子どもは #8000）へ。\nかかりつけ医や訪問看護の24時間の連絡先があれば、そちらへ。",
+                 urgent=True, call="119")
+
+
+def ask_where() -> Reply:
+    """The rich menu's 「近くの事業所」: where and what to look for."""
+    return Reply("お探しの事業所の種類と市町村を送ってください（例: 須坂市 訪問看護）。\n"
+                 "LINEの「＋」から位置情報を送ると、近い順にご案内します。")
+
+
 def sample_notice() -> Reply:
     """Pressed on a sample resource's call button: there is no one to call."""
     return Reply(SAMPLE_NOTICE)

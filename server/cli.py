@@ -43,6 +43,12 @@ def main(argv: list[str] | None = None) -> int:
     db.add_argument("action", choices=["upgrade", "backup", "restore"])
     db.add_argument("file", nargs="?", type=Path, help="the backup file (backup, restore)")
 
+    line = commands.add_parser("line", help="LINE set-up: rich-menu (draw the menu, create it at LINE and make it "
+                                            "the default; --dry-run only writes the image and JSON)")
+    line.add_argument("action", choices=["rich-menu"])
+    line.add_argument("--dry-run", action="store_true", help="write the image and the JSON, call nothing")
+    line.add_argument("--out", type=Path, default=Path("var/rich-menu"), help="where to write them")
+
     route = commands.add_parser("route", help="the routing decision for one message")
     route.add_argument("text")
     route.add_argument("--json", action="store_true", help="print the decision as JSON (eval prediction shape)")
@@ -84,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     serving = args.command in ("serve", "worker")
     logs.configure(logging.INFO if serving else logging.WARNING, json_lines=serving and get_settings().log_json)
-    handler = {"serve": _serve, "worker": _worker, "chat": _chat, "db": _db, "route": _route, "eval": _eval, "train": _train,
+    handler = {"serve": _serve, "worker": _worker, "chat": _chat, "db": _db, "line": _line, "route": _route, "eval": _eval, "train": _train,
                "kb": _kb, "staff": _staff}[args.command]
     return handler(args)
 
@@ -146,6 +152,21 @@ def _db(args: argparse.Namespace) -> int:
     database = Database(url)
     upgrade(database.engine)
     print(f"database is at the latest migration ({database.engine.url.render_as_string(hide_password=True)})")
+    return 0
+
+
+def _line(args: argparse.Namespace) -> int:
+    from adapters import line_menu
+
+    picture, spec = line_menu.write(args.out)
+    print(f"rich menu: {picture} ({picture.stat().st_size:,} bytes), {spec}")
+    if args.dry_run:
+        return 0
+    token = get_settings().line_channel_access_token
+    if not token:
+        print("zaitaku-desk line rich-menu: set LINE_CHANNEL_ACCESS_TOKEN (or use --dry-run)", file=sys.stderr)
+        return 2
+    print(f"created and set as the default rich menu: {line_menu.publish(token)}")
     return 0
 
 
