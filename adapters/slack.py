@@ -176,7 +176,7 @@ def _button_press(raw: dict[str, Any]) -> Envelope | StaffAct | None:
 def reply_blocks(reply: Reply) -> list[dict[str, Any]]:
     text = reply.text
     if reply.cards:
-        text = text.split("\n\n", 1)[0]  # the heading; the cards follow as their own blocks
+        text = (reply.summary or text).split("\n", 1)[0]  # the heading; the cards follow as their own blocks
     blocks: list[dict[str, Any]] = [_section(text)]
     blocks.extend(card_block(card) for card in reply.cards)
     if any(card.sample for card in reply.cards):
