@@ -6,7 +6,6 @@ import asyncio
 import hashlib
 import json
 import logging
-import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -28,6 +27,7 @@ from linebot.v3.webhooks import (
 
 from adapters.base import Envelope, OutboxRow, SendResult
 from bot.messages import Inbound, QuickReply, Reply, ResourceCard
+from bot.replies import card_rows, dial_number
 
 log = logging.getLogger(__name__)
 
@@ -295,25 +295,21 @@ def _bubble(card: ResourceCard) -> dict[str, Any]:
     """A resource as LINE users know one: name, kind and town, what it takes, hours (24-hour shown only
     when true), vacancy with its date (満床 in red), and buttons to call and to open the map."""
     kind = " · ".join(filter(None, [card.type_label, card.municipality]))
-    rows = [("受け入れ", "・".join(card.capabilities)), ("受付", card.hours or ""),
-            ("24時間", "夜間・休日も対応" if card.around_the_clock else ""), ("空き", card.vacancy or ""),
-            ("距離", f"約{card.distance_km:.1f}km" if card.distance_km is not None else ""), ("住所", card.address or "")]
     body: list[dict[str, Any]] = [
         {"type": "text", "text": card.name, "weight": "bold", "size": "lg", "wrap": True},
         {"type": "text", "text": kind or " ", "size": "sm", "color": "#555555", "wrap": True},
     ]
-    for label, value in rows:
-        if value:
-            body.append({"type": "box", "layout": "baseline", "spacing": "sm", "contents": [
-                {"type": "text", "text": label, "size": "sm", "color": "#777777", "flex": 2},
-                {"type": "text", "text": value, "size": "sm", "wrap": True, "flex": 5,
-                 "color": URGENT_RED if label == "空き" and card.full else "#111111"}]})
+    for label, value in card_rows(card):
+        body.append({"type": "box", "layout": "baseline", "spacing": "sm", "contents": [
+            {"type": "text", "text": label, "size": "sm", "color": "#777777", "flex": 2},
+            {"type": "text", "text": value, "size": "sm", "wrap": True, "flex": 5,
+             "color": URGENT_RED if label == "空き" and card.full else "#111111"}]})
     buttons = []
     if card.sample:
         buttons.append({"type": "button", "style": "secondary", "height": "sm",
                         "action": {"type": "postback", "label": "📞 電話する（サンプル）", "data": "action=sample",
                                    "displayText": "電話する"}})
-    elif card.phone and (digits := re.sub(r"[^0-9+]", "", card.phone)):
+    elif digits := dial_number(card):
         buttons.append({"type": "button", "style": "primary", "height": "sm",
                         "action": {"type": "uri", "label": "📞 電話する", "uri": f"tel:{digits}"}})
     if card.latitude is not None and card.longitude is not None:

@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bot.replies import ASK_PERSON, MENU_SAID
+
 WIDTH, HEIGHT = 2500, 1686  # LINE's large rich menu
-MAX_IMAGE_BYTES = 1_000_000
 BACKGROUND, INK, LINE_COLOUR = "#FFFFFF", "#12263F", "#12263F"
 URGENT, URGENT_INK = "#C62828", "#FFFFFF"
 
@@ -30,11 +31,11 @@ class Item:
 
 
 ITEMS = (
-    Item("相談する", "在宅医療・介護のこと", "action=menu&item=consult", "相談したい"),
-    Item("近くの事業所", "訪問看護・ショートなど", "action=menu&item=nearby", "近くの事業所を探したい"),
+    Item("相談する", "在宅医療・介護のこと", "action=menu&item=consult", MENU_SAID["consult"]),
+    Item("近くの事業所", "訪問看護・ショートなど", "action=menu&item=nearby", MENU_SAID["nearby"]),
     Item("費用のこと", "医療・介護の自己負担", "action=faq&faq=resident.costs", "費用のこと"),
-    Item("担当者と話す", "看護師・相談員へ", "action=handoff", "担当者と話したい"),
-    Item("緊急のとき", "119番・#7119", "action=menu&item=emergency", "緊急のとき", urgent=True),
+    Item("担当者と話す", "看護師・相談員へ", "action=handoff", ASK_PERSON.text),
+    Item("緊急のとき", "119番・#7119", "action=menu&item=emergency", MENU_SAID["emergency"], urgent=True),
 )
 
 
@@ -59,10 +60,12 @@ def definition() -> dict[str, Any]:
 
 def japanese_font() -> str:
     """A Japanese font file from the system (Debian: fonts-ipafont-gothic)."""
-    found = subprocess.run(["fc-match", "-f", "%{file}", "IPAGothic:lang=ja"], capture_output=True, text=True)
-    if found.returncode != 0 or not found.stdout:
+    found = subprocess.run(["fc-list", ":lang=ja", "file"], capture_output=True, text=True)
+    files = sorted(line.split(":")[0] for line in found.stdout.splitlines() if line.strip())
+    gothic = [f for f in files if "gothic" in f.lower() or "ipag" in f.lower()]
+    if not files:  # fc-match would answer with a font that has no Japanese: boxes on the menu
         raise RuntimeError("no Japanese font found (Debian: apt install fonts-ipafont-gothic)")
-    return found.stdout
+    return (gothic or files)[0]
 
 
 def image() -> bytes:
@@ -108,9 +111,10 @@ def publish(access_token: str) -> str:
         RichMenuRequest,
     )
 
+    picture = image()
     with ApiClient(Configuration(access_token=access_token)) as client:  # LINE's own hosts (api, api-data)
         menu_id = MessagingApi(client).create_rich_menu(RichMenuRequest.from_dict(definition())).rich_menu_id
-        MessagingApiBlob(client).set_rich_menu_image(menu_id, body=bytearray(image()),
+        MessagingApiBlob(client).set_rich_menu_image(menu_id, body=bytearray(picture),
                                                      _headers={"Content-Type": "image/png"})
         MessagingApi(client).set_default_rich_menu(menu_id)
     return menu_id

@@ -30,6 +30,7 @@ from adapters.base import (
     StaffMessage,
 )
 from bot.messages import Inbound, Reply, ResourceCard, postback_fields
+from bot.replies import card_rows
 from bot.roles import label as role_label
 
 log = logging.getLogger(__name__)
@@ -203,15 +204,7 @@ def card_block(card: ResourceCard) -> dict[str, Any]:
     lines = [f"*{card.name}*　{card.type_label}・{card.municipality or ''}"]
     if card.phone:
         lines.append(f"☎ {card.phone}" + ("（サンプル・架空）" if card.sample else ""))
-    if card.address:
-        lines.append(card.address)
-    extra = [*card.capabilities, *(["24時間対応"] if card.around_the_clock else [])]
-    if extra:
-        lines.append("対応: " + "・".join(extra))
-    if card.vacancy:
-        lines.append(f"空き: {card.vacancy}")
-    if card.distance_km is not None:
-        lines.append(f"約{card.distance_km:.1f}km")
+    lines += [f"{label}: {value}" for label, value in card_rows(card)]
     return _section("\n".join(lines))
 
 

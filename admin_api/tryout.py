@@ -126,7 +126,8 @@ def build_tryout(runtime: Runtime) -> APIRouter:
                                   .order_by(OutboxMessage.id.desc())).first()
                 return {"messages": [{"id": m.id, "who": WHO.get(m.sender_kind, m.sender_kind),
                                       "mine": m.direction == "in", "text": m.text or "",
-                                      **((m.payload or {}) if m.direction == "out" else {})} for m in rows
+                                      "display": (m.payload or {}).get("display") if m.direction == "out" else None}
+                                     for m in rows
                                      if m.kind in ("text", "postback") or m.direction == "out"],
                         "quick_replies": (last.payload.get("quick_replies") or []) if last else []}
 

@@ -268,7 +268,9 @@ def main() -> int:
         for workers in args.workers:
             r = run(backend, args.seconds, workers, script, args.bodies)
             ok, outruns = r["ratio"] >= 0.5, reach >= 2 * r["floor"]
-            failed |= not (ok and outruns)
+            # The bar is the one-process figure; a second process on a 2-core machine shares the cores
+            # with wrk and PostgreSQL (README), so its ratio is reported, not held to the bar.
+            failed |= not outruns or (workers == 1 and not ok)
             print(f"{backend:9} workers {workers}: bare /healthz {r['floor']:,.0f} req/s (generator reach "
                   f"{reach / r['floor']:.1f}× it{'' if outruns else ', BELOW 2×'}); signed LINE webhooks "
                   f"{r['ingest']:,.0f}/s, p50 {r['p50']:.1f} ms, p99 {r['p99']:.1f} ms; ratio {r['ratio']:.2f} "

@@ -11,18 +11,24 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Protocol
-from urllib.parse import quote
 
 from bot import replies, triage
 from bot.faq import FaqItem, render
 from bot.hours import BusinessHours, format_opening
 from bot.messages import Inbound, Outcome, ResourceCard, postback_fields
+from bot.normalize import canonical
 from bot.resource_query import ResourceQuery, parse_resource_query
 from bot.roles import NEEDED
-from bot.router import Decision, Router
+from bot.router import ALTERNATIVES, Decision, Router
 
 _DELETION = re.compile(r"(記録|履歴|データ|トーク).{0,8}(削除|消して|消去)")
 _SEARCH = re.compile(r"探|空き|近くの")  # a button that names a search (「訪問看護ステーションを探す」)
+
+
+def _escape(text: str) -> str:
+    """A value for the button grammar (bot.messages.postback_fields): only what would break it is escaped,
+    so Japanese text keeps its length (LINE allows 300 characters of data)."""
+    return text.replace("%", "%25").replace("&", "%26").replace("=", "%3D")
 # Where a conversation may begin (the greeting's buttons): an FAQ entry each, then a person.
 STARTERS = (("訪問看護とは", "resident.visiting_nurse"), ("費用について", "resident.costs"),
             ("受付時間と窓口", "resident.consultation_desk"))
@@ -63,7 +69,8 @@ class Desk:
         self.clock = clock
         # What each follow-up button means, decided once here: pressed, it never goes back through
         # the router as text.
-        self.buttons = {text: self._button(text) for item in faq for text in item.quick_replies}
+        self._asked = {canonical(q): item.id for item in faq for q in (item.question, *item.paraphrases)}
+        self.buttons = {text: self._button(text, item.audience) for item in faq for text in item.quick_replies}
         self.starters = tuple(replies.button(label, f"action=faq&faq={faq_id}")
                               for label, faq_id in STARTERS if faq_id in self.faq) + (replies.ASK_PERSON,)
 
@@ -116,17 +123,20 @@ class Desk:
             return [replies.not_found()]
         return self._answer(faq_id, [], ConversationView("bot", True)).replies
 
-    def _button(self, text: str) -> replies.QuickReply:
-        """A follow-up button's meaning: the FAQ entry it asks about, or the resource search it names
-        (「訪問看護ステーションを探す」); plain text only when neither fits (`kb validate` reports it)."""
+    def _button(self, text: str, audience: str) -> replies.QuickReply:
+        """A follow-up button's meaning: a hand-off (「担当者と話したい」), the resource search it names
+        (「訪問看護ステーションを探す」), or the FAQ entry it asks about — one whose question or paraphrase
+        it is, else the best entry of the same audience that the matcher is fairly sure of. Plain text
+        when none fits: `kb validate` reports it, and the entry's paraphrases should say it."""
         if triage.wants_person(text):
             return replies.button(text, f"action=handoff&role={triage.handoff_role(text)}")
         if _SEARCH.search(text) and parse_resource_query(text).type:
-            return replies.button(text, f"action=search&q={quote(text)}")
-        matches = self.router.matcher.search(text)
-        if matches:
-            return replies.button(text, f"action=faq&faq={matches[0].faq_id}")
-        return replies.button(text, None)
+            return replies.button(text, f"action=search&q={_escape(text)}")
+        faq = self._asked.get(canonical(text))
+        if faq is None:
+            fitting = [m for m in self.router.matcher.search(text) if self.faq[m.faq_id].audience == audience]
+            faq = fitting[0].faq_id if fitting and fitting[0].score >= ALTERNATIVES else None
+        return replies.button(text, f"action=faq&faq={faq}" if faq else None)
 
     def _for(self, inbound_professional: bool, faq_ids: Sequence[str]) -> list[str]:
         """The entries a person may be offered: a resident gets resident entries first and no programme
@@ -150,7 +160,11 @@ class Desk:
         if inbound.kind == "text":
             return self._text(inbound, view)
         if inbound.kind == "postback":
-            return self._postback(inbound.postback or "", view, inbound.professional)
+            outcome = self._postback(inbound.postback or "", view, inbound.professional)
+            if owned and not outcome.event and not any(reply.urgent for reply in outcome.replies):
+                # A person owns the conversation: they see the press (the bot's answer would be held back).
+                return Outcome(route=outcome.route, relay_to_staff=True, said=outcome.said)
+            return outcome
         if owned:
             return Outcome(route="other", relay_to_staff=True)
         if inbound.kind == "location" and inbound.latitude is not None and inbound.longitude is not None:
@@ -195,6 +209,8 @@ class Desk:
             if decision.band == "answer":
                 return self._answer(decision.faq_id, others, view)
             offered = self._for(inbound.professional, decision.top)[:3]
+            if not offered:  # only programme entries came near: a person answers a resident
+                return self._unmatched(decision, self._handoff("any", view))
             return self._unmatched(decision, Outcome([self._alternatives(offered)], route="faq",
                                                      faq_id=decision.faq_id, relay_to_staff=view.status == "waiting"))
         kind = triage.small_talk_kind(text)
@@ -214,12 +230,13 @@ class Desk:
         params = postback_fields(data)
         action = params.get("action")
         if action == "menu":  # the LINE rich menu (adapters/line_menu.py)
-            item = params.get("item")
+            item = params.get("item", "consult")
+            said = replies.MENU_SAID.get(item, replies.MENU_SAID["consult"])
             if item == "emergency":
-                return Outcome([replies.emergency_guide()], route="other", said="緊急のとき")
+                return Outcome([replies.emergency_guide()], route="other", said=said)
             if item == "nearby":
-                return Outcome([replies.ask_where()], route="other", said="近くの事業所を探したい")
-            return Outcome([replies.small_talk("greeting", self.starters)], route="other", said="相談したい")
+                return Outcome([replies.ask_where()], route="other", said=said)
+            return Outcome([replies.small_talk("greeting", self.starters)], route="other", said=said)
         if action == "sample":
             return Outcome([replies.sample_notice()], route="other", said="電話する")
         if action == "search" and params.get("q"):
@@ -237,7 +254,9 @@ class Desk:
         if action == "faq" and params.get("faq") in self.faq:
             faq_id = params["faq"]
             near = [m.faq_id for m in self.router.matcher.search(self.faq[faq_id].question) if m.faq_id != faq_id]
-            return self._answer(faq_id, self._for(professional, near)[:2], view)
+            outcome = self._answer(faq_id, self._for(professional, near)[:2], view)
+            outcome.said = self.faq[faq_id].question  # LINE sends only the data: the transcript shows the question
+            return outcome
         if action == "feedback":
             if params.get("value") == "yes":
                 return Outcome([replies.feedback_thanks()], route="other", faq_id=params.get("faq"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -22,6 +23,11 @@ def emergency() -> Reply:
         "当番の看護師にもこの相談を知らせました。",
         urgent=True, call="119",
     )
+
+
+# The rich menu's own items (adapters/line_menu.py): postback `action=menu&item=<key>`, and what the
+# resident's bubble says when pressed.
+MENU_SAID = {"consult": "相談したい", "nearby": "近くの事業所を探したい", "emergency": "緊急のとき"}
 
 
 def emergency_guide() -> Reply:
@@ -156,22 +162,43 @@ def resources(heading: str, cards: Sequence[ResourceCard], vacancy_wanted: bool,
     return Reply("\n\n".join(lines), cards=tuple(cards), more=more, summary="\n".join([f"{heading}：{count}", *notes]))
 
 
+def card_rows(card: ResourceCard) -> list[tuple[str, str]]:
+    """A resource's facts as (label, value) rows, the same on every channel: what it takes, hours (the
+    24-hour line only when true), vacancy with its date, distance, address."""
+    rows = [("受け入れ", "・".join(card.capabilities)), ("受付", card.hours or ""),
+            ("24時間", "夜間・休日も対応" if card.around_the_clock else ""), ("空き", card.vacancy or ""),
+            ("距離", f"約{card.distance_km:.1f}km" if card.distance_km is not None else ""),
+            ("住所", card.address or "")]
+    return [(label, value) for label, value in rows if value]
+
+
+_FIRST_NUMBER = re.compile(r"^\s*(\+?[0-9][0-9-]*)")
+
+
+def dial_number(card: ResourceCard) -> str | None:
+    """The number a call button may dial: the first number written (「026-123-4567 内線12」 → 0261234567),
+    only if it has the 10–11 digits of a Japanese number; never for sample data, which is fictional."""
+    match = _FIRST_NUMBER.match(card.phone or "")
+    digits = re.sub(r"[^0-9]", "", match.group(1)) if match else ""
+    return digits if not card.sample and 10 <= len(digits) <= 11 else None
+
+
+def display(reply: Reply) -> dict[str, Any] | None:
+    """What a transcript needs beyond a reply's text to draw it as the resident saw it (cards with their
+    rows and call number, the urgent style, a call button); None for plain text."""
+    if not (reply.cards or reply.urgent or reply.call):
+        return None
+    cards = [{"name": c.name, "kind": " · ".join(filter(None, [c.type_label, c.municipality])), "rows": card_rows(c),
+              "full": c.full, "sample": c.sample, "dial": dial_number(c), "latitude": c.latitude,
+              "longitude": c.longitude} for c in reply.cards]
+    return {"display": {"cards": cards, "urgent": reply.urgent, "call": reply.call, "summary": reply.summary}}
+
+
 def card_text(card: ResourceCard) -> str:
     parts = [f"■ {card.name}（{card.type_label}）"]
-    if card.address:
-        parts.append(f"住所: {card.address}")
     if card.phone:
         parts.append(f"電話: {card.phone}" + ("（サンプル・架空）" if card.sample else ""))
-    if card.hours:
-        parts.append(f"受付: {card.hours}")
-    if card.around_the_clock:
-        parts.append("夜間・休日も24時間対応")
-    if card.capabilities:
-        parts.append("受け入れ: " + "・".join(card.capabilities))
-    if card.vacancy:
-        parts.append(f"空き: {card.vacancy}")
-    if card.distance_km is not None:
-        parts.append(f"距離: 約{card.distance_km:.1f}km")
+    parts += [f"{label}: {value}" for label, value in card_rows(card)]
     return "\n".join(parts)
 
 

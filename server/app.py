@@ -18,7 +18,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from sqlalchemy import text
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.routing import BaseRoute, Match
+from starlette.routing import BaseRoute, Match, Mount
 
 from admin_api import build_router
 from admin_api.console import STATIC, Console, Refused
@@ -111,7 +111,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         """FastAPI's answer, except that a method not allowed names every method the path takes (Starlette
         names only the first route's), and OPTIONS is answered with them."""
-        if exc.status_code != 405:
+        mounted = any(isinstance(r, Mount) and request.url.path.startswith(r.path + "/") for r in app.router.routes)
+        if exc.status_code != 405 or mounted:  # static files: Starlette's own answer
             return await http_exception_handler(request, exc)
         allowed = allowed_methods(app, request.scope)
         headers = {"Allow": ", ".join(allowed)}

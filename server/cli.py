@@ -88,11 +88,23 @@ def main(argv: list[str] | None = None) -> int:
     create.add_argument("--slack-user", help="the member's Slack user id (U…), to act on hand-offs in Slack")
 
     args = parser.parse_args(argv)
-    serving = args.command in ("serve", "worker")
-    logs.configure(logging.INFO if serving else logging.WARNING, json_lines=serving and get_settings().log_json)
+    _logging(serving=args.command in ("serve", "worker"))
     handler = {"serve": _serve, "worker": _worker, "chat": _chat, "db": _db, "line": _line, "route": _route, "eval": _eval, "train": _train,
                "kb": _kb, "staff": _staff}[args.command]
     return handler(args)
+
+
+def _logging(serving: bool) -> None:
+    logs.configure(logging.INFO if serving else logging.WARNING, json_lines=serving and get_settings().log_json)
+
+
+def served_app() -> Any:
+    """The app as each process of `serve --workers N` builds it (uvicorn starts them fresh): its logging
+    first, as `serve` sets it up in a single process."""
+    from server.app import create_app
+
+    _logging(serving=True)
+    return create_app()
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -105,7 +117,7 @@ def _serve(args: argparse.Namespace) -> int:
     options = {"host": args.host, "port": args.port, "log_level": args.log_level, "log_config": None,
                "access_log": settings.access_log}
     if args.workers > 1:  # each process builds its own app (and runtime) from the same settings
-        uvicorn.run("server.app:create_app", factory=True, workers=args.workers, **options)
+        uvicorn.run("server.cli:served_app", factory=True, workers=args.workers, **options)
     else:
         uvicorn.run(create_app(settings), **options)
     return 0

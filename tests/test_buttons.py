@@ -5,22 +5,17 @@ Real server, signed bodies, the fake LINE platform."""
 
 from __future__ import annotations
 
-import types
 from urllib.parse import unquote
 
 import pytest
 from sqlalchemy import select
 
-from bot.desk import Desk
-from bot.faq_match import FaqMatcher
 from bot.messages import postback_fields
-from bot.route_model import model
-from bot.router import Router
 from db.models import Contact, Conversation, Message
 from db.session import Database
-from knowledge.faq import load_faq, load_synonyms
 from tests.fakes.line_platform import FakeLinePlatform
 from tests.support import DeskServer, line_body, new_user
+from zaitaku_desk.kb_commands import offline_desk
 
 
 @pytest.fixture(scope="module")
@@ -28,14 +23,8 @@ def db(database_url: str) -> Database:
     return Database(database_url)
 
 
-def _desk() -> Desk:
-    items = load_faq()
-    return Desk(Router(FaqMatcher(items, load_synonyms()), model()), items, lambda *a, **k: ("", []),
-                types.SimpleNamespace(describe=lambda: "平日 9:00-17:00"), {"hub_name": "拠点", "hub_phone": "000"})
-
-
 def test_every_follow_up_button_of_the_bundled_knowledge_is_a_postback_with_a_meaning() -> None:
-    desk = _desk()
+    desk = offline_desk()
     meanings = {text: postback_fields(button.data) for text, button in desk.buttons.items()}
     assert all(m.get("action") in ("faq", "search", "handoff") for m in meanings.values()), \
         [t for t, m in meanings.items() if m.get("action") not in ("faq", "search", "handoff")]
@@ -44,6 +33,8 @@ def test_every_follow_up_button_of_the_bundled_knowledge_is_a_postback_with_a_me
     assert meanings["ケアマネジャーとは"] == {"action": "faq", "faq": "resident.care_manager"}
     assert meanings["地域包括支援センターとは"] == {"action": "faq", "faq": "resident.community_support_center"}
     assert meanings["担当者と話したい"]["action"] == "handoff"
+    assert meanings["災害への備えは？"] == {"action": "faq", "faq": "resident.disaster_preparedness"}  # a paraphrase
+    assert desk._button("明日の天気は？", "resident").data is None  # nothing fits: no meaning made up
     assert [postback_fields(b.data).get("faq") for b in desk.starters[:-1]] == \
         ["resident.visiting_nurse", "resident.costs", "resident.consultation_desk"]
 

@@ -95,10 +95,18 @@ def test_while_a_person_owns_the_conversation_only_emergencies_get_a_bot_reply(
     user = new_user()
     _owned_conversation(database, user, "human")
     server.post_line(line_body("message-text", user=user, text="訪問看護ってどうやって頼むの？"))
+    pressed = line_body("postback", user=user)
+    pressed["events"][0]["postback"] = {"data": "action=faq&faq=resident.costs"}  # the rich menu's 費用のこと
+    server.post_line(pressed)
     time.sleep(1.0)
     assert line.delivered == []
+    with database.session() as session:  # the press is in the transcript the owner reads
+        said = session.scalars(select(Message.text).where(Message.kind == "postback", Message.conversation_id.in_(
+            select(Conversation.id).join(Contact, Contact.id == Conversation.contact_id)
+            .where(Contact.external_id == user)))).all()
+    assert len(said) == 1 and "費用" in said[0]
     server.post_line(line_body("message-text", user=user, text="母が倒れて呼びかけても反応がない"))
-    assert "119" in line.wait_for_deliveries(1)[0].answer[0]["text"]
+    assert "119" in line.wait_for_deliveries(1)[0].messages[0]["text"]  # first, before anything else
 
 
 def test_the_owner_is_checked_again_at_the_moment_of_sending(database: Database, line: FakeLinePlatform) -> None:
@@ -210,6 +218,13 @@ def test_webhooks_in_flight_are_committed_together_each_event_once(database: Dat
     results = asyncio.run(deliver())
     assert results[:30] == [1] * 30 and results[30] == 0
     assert isinstance(results[31], Exception)
+
+    async def together() -> list[int]:  # one batch that succeeds: an id twice in one delivery counts once
+        ingest = GroupCommit(database)
+        return await asyncio.gather(ingest.store("line", [(f"{prefix}-a", {}), (f"{prefix}-a", {})]),
+                                    ingest.store("line", [(f"{prefix}-a", {}), (f"{prefix}-b", {})]))
+
+    assert asyncio.run(together()) == [1, 1]
     with database.session() as session:
         stored = session.scalars(select(InboundEvent.event_id).where(InboundEvent.event_id.like(f"{prefix}-%"))).all()
-    assert sorted(stored) == sorted(f"{prefix}-{n}" for n in range(30))
+    assert sorted(stored) == sorted([*(f"{prefix}-{n}" for n in range(30)), f"{prefix}-a", f"{prefix}-b"])

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 
+import httpx
 import pytest
 from linebot.v3.messaging import ReplyMessageRequest
 
@@ -43,11 +44,16 @@ def channel() -> LineChannel:
 
 
 @pytest.mark.parametrize("kind", list(KINDS))
-def test_every_reply_kind_is_a_valid_messaging_api_request(channel: LineChannel, kind: str) -> None:
+def test_every_reply_kind_is_a_valid_messaging_api_request(channel: LineChannel, fake_line: FakeLinePlatform,
+                                                           kind: str) -> None:
     for call in channel.render(KINDS[kind]):
         assert 1 <= len(call["messages"]) <= 5
-        parsed = ReplyMessageRequest.from_dict({"replyToken": "x", **call})  # the SDK's own validation
+        parsed = ReplyMessageRequest.from_dict({"replyToken": "x", **call})  # the SDK's models: types and shapes
         assert parsed is not None and len(parsed.messages) == len(call["messages"])
+        # The fake platform's limits (lengths, counts, sizes) that the SDK's models do not check.
+        sent = httpx.post(f"{fake_line.url}/v2/bot/message/push", json={"to": "Ucheck", **call},
+                          headers={"Authorization": f"Bearer {LINE_TOKEN}"}, timeout=10)
+        assert sent.status_code == 200, sent.text
         for message in call["messages"]:
             for item in (message.get("quickReply") or {}).get("items", []):
                 assert item["action"]["type"] == "postback", item  # nothing the bot offers goes back as text

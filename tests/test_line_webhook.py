@@ -66,7 +66,7 @@ def test_an_emergency_gets_119_first_and_at_once(desk: DeskServer, line: FakeLin
     desk.post_line(line_body("message-text", user=user, text="父が息をしていない"))
     delivery = line.wait_for_deliveries(1)[0]
     elapsed = time.monotonic() - started
-    first = delivery.answer[0]["text"]
+    first = delivery.messages[0]["text"]
     assert first.startswith("🚑 今すぐ119番に電話してください。")
     assert "#7119" in first
     assert elapsed < 3.0

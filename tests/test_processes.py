@@ -115,6 +115,8 @@ def test_several_web_processes_and_workers_answer_each_event_once_in_order(
     workers = [web.worker(), web.worker()]
     worker_log = web.log.with_suffix(".worker.log")
     wait_until(lambda: worker_log.read_text(errors="replace").count("channel LINE") >= 2, timeout=30)  # both up
+    # Both web processes started, each with its own logging (uvicorn starts them fresh).
+    wait_until(lambda: web.output().count("channel LINE") >= 2, timeout=30)
     texts = ["こんにちは", "訪問看護ってどうやって頼むの？", "ありがとう"]
     residents = {user: [line_body("message-text", user=user, text=t) for t in texts]
                  for user in (new_user() for _ in range(20))}

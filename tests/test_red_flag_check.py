@@ -47,7 +47,7 @@ def test_an_acute_message_gets_the_check_first_with_postback_buttons_and_the_nur
     desk.post_line(line_body("message-text", user=user, text=ACUTE))
     delivery = line.wait_for_deliveries(1)[0]
     assert delivery.kind == "reply"
-    first = delivery.answer[0]["text"]
+    first = delivery.messages[0]["text"]
     assert first.startswith("念のため確認させてください。") and "今すぐ119番" in first
     actions = [item["action"] for item in delivery.messages[-1]["quickReply"]["items"]]
     assert {a["type"] for a in actions} == {"postback"}
@@ -66,7 +66,7 @@ def test_any_sign_brings_the_119_reply_and_alerts_the_nurse(desk: DeskServer, li
     line.wait_for_deliveries(1)
     _answer(desk, user, answer)
     delivery = line.wait_for_deliveries(2)[1]
-    assert delivery.answer[0]["text"].startswith("🚑 今すぐ119番に電話してください。")
+    assert delivery.messages[0]["text"].startswith("🚑 今すぐ119番に電話してください。")
     conversation = _conversation(db, user)
     assert (conversation.status, conversation.urgency, conversation.needed_role) == ("waiting", "emergency", "nurse")
     with db.session() as session:  # staff see what was pressed, though LINE sends only the button's data

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from bot.desk import Desk
 from bot.faq import FaqItem
 from db.migrate import upgrade
 from db.models import FaqEntry, Resource
@@ -49,22 +50,27 @@ def _validate(args: argparse.Namespace) -> int:
     return 1 if problems else 0
 
 
-def _buttons_without_meaning() -> list[str]:
-    """Follow-up buttons the desk cannot give a meaning (an FAQ entry, a search, a hand-off): pressed,
-    they would only say their text."""
+def offline_desk() -> Desk:
+    """The desk over the bundled knowledge files and model, with no database, search or clock: enough
+    to check what its buttons mean."""
     import types
 
-    from bot.desk import Desk
     from bot.faq_match import FaqMatcher
     from bot.route_model import model
     from bot.router import Router
     from knowledge.faq import load_faq, load_synonyms
 
     items = load_faq()
-    desk = Desk(Router(FaqMatcher(items, load_synonyms()), model()), items, lambda *a, **k: ("", []),
+    return Desk(Router(FaqMatcher(items, load_synonyms()), model()), items, lambda *a, **k: ("", []),
                 types.SimpleNamespace(describe=lambda: ""), {"hub_name": "", "hub_phone": ""})
+
+
+def _buttons_without_meaning() -> list[str]:
+    """Follow-up buttons the desk cannot give a meaning (an FAQ entry, a search, a hand-off): pressed,
+    they would only say their text."""
+    desk = offline_desk()
     return [f"{item.file}:{item.line}: {item.id}: the button 「{text}」 names no FAQ entry, search or person"
-            for item in items for text in item.quick_replies if desk.buttons[text].data is None]
+            for item in desk.faq.values() for text in item.quick_replies if desk.buttons[text].data is None]
 
 
 def _load(_args: argparse.Namespace) -> int:

@@ -18,7 +18,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -28,8 +28,9 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from adapters.base import Channel, Envelope, StaffAct, StaffMessage
+from bot import replies
 from bot.desk import ConversationView, Desk
-from bot.messages import Outcome, Reply, postback_fields
+from bot.messages import Outcome, postback_fields
 from db.models import Contact, Conversation, InboundEvent, Message, UnansweredQuestion, utcnow
 from db.session import Database
 from zaitaku_desk import metrics, staff_relay
@@ -72,19 +73,13 @@ def store_together(db: Database, deliveries: Sequence[tuple[str, Events]]) -> li
                session.execute(_insert_new(db.engine.dialect.name, _EVENTS, "channel", "event_id"), rows)}
     counts = []
     for channel, events in deliveries:
-        fresh = [(channel, eid) for eid, _ in events if (channel, eid) in new]
-        new.difference_update(fresh)
-        counts.append(len(fresh))
+        count = 0
+        for eid, _ in events:
+            if (channel, eid) in new:
+                new.discard((channel, eid))
+                count += 1
+        counts.append(count)
     return counts
-
-
-def display(reply: Reply) -> dict[str, Any] | None:
-    """What a transcript needs beyond a reply's text to draw it as the resident saw it (cards, the
-    urgent style, a call button); None for plain text."""
-    if not (reply.cards or reply.urgent or reply.call):
-        return None
-    return {"cards": [asdict(card) for card in reply.cards], "urgent": reply.urgent, "call": reply.call,
-            "summary": reply.summary}
 
 
 class GroupCommit:
@@ -108,6 +103,7 @@ class GroupCommit:
         return await future
 
     async def _write(self) -> None:
+        batch: list[tuple[str, Events, asyncio.Future[int]]] = []
         try:
             while self._waiting:
                 batch, self._waiting = self._waiting[:self.MAX_BATCH], self._waiting[self.MAX_BATCH:]
@@ -125,6 +121,13 @@ class GroupCommit:
                     continue
                 for (_, _, future), count in zip(batch, counts, strict=True):
                     _settle(future, count)
+        except BaseException:
+            # Cancelled (the desk is stopping): no request waits forever; unanswered, the platform
+            # delivers again.
+            for _, _, future in [*batch, *self._waiting]:
+                _settle(future, exception=RuntimeError("the desk is stopping"))
+            self._waiting = []
+            raise
         finally:
             self._writer = None
 
@@ -365,7 +368,7 @@ class Pipeline:
                                  "route": outcome.route, "faq_id": outcome.faq_id, "created_at": now})
                 said = said or f"（{inbound.kind}）"
             messages.extend({"conversation_id": conversation.id, "direction": "out", "sender_kind": "bot",
-                             "text": reply.text, "kind": "text", "payload": display(reply), "route": outcome.route,
+                             "text": reply.text, "kind": "text", "payload": replies.display(reply), "route": outcome.route,
                              "faq_id": outcome.faq_id, "created_at": now} for reply in outcome.replies)
             if outcome.unanswered:
                 self._record_unanswered(session, conversation, inbound, outcome)

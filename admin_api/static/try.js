@@ -33,12 +33,9 @@
   function card(c) {
     var box = el("div", "card");
     box.appendChild(el("h3", "", c.name));
-    box.appendChild(el("p", "kind", [c.type_label, c.municipality].filter(Boolean).join(" · ")));
+    box.appendChild(el("p", "kind", c.kind));
     var rows = el("dl");
-    [["受け入れ", (c.capabilities || []).join("・")], ["受付", c.hours], ["24時間", c.around_the_clock ? "夜間・休日も対応" : ""],
-     ["空き", c.vacancy], ["距離", c.distance_km !== null && c.distance_km !== undefined ? "約" + c.distance_km.toFixed(1) + "km" : ""],
-     ["住所", c.address]].forEach(function (row) {
-      if (!row[1]) { return; }
+    c.rows.forEach(function (row) {
       rows.appendChild(el("dt", "", row[0]));
       rows.appendChild(el("dd", row[0] === "空き" && c.full ? "full" : "", row[1]));
     });
@@ -49,14 +46,14 @@
       sample.type = "button";
       sample.addEventListener("click", function () { press({ data: "action=sample", text: "電話する" }); });
       actions.appendChild(sample);
-    } else if (c.phone) {
+    } else if (c.dial) {
       var tel = el("a", "primary", "📞 電話する");
-      tel.href = "tel:" + c.phone.replace(/[^0-9+]/g, "");
+      tel.href = "tel:" + c.dial;
       actions.appendChild(tel);
     }
-    if (c.latitude !== null && c.latitude !== undefined && c.longitude !== null && c.longitude !== undefined) {
+    if (c.latitude !== null && c.longitude !== null) {
       var map = el("a", "", "🗺 地図で見る");
-      map.href = "https://www.google.com/maps/search/?api=1&query=" + c.latitude + "," + c.longitude;
+      map.href = "https://www.google.com/maps/search/?api=1&query=" + Number(c.latitude) + "," + Number(c.longitude);
       map.target = "_blank";
       map.rel = "noopener";
       actions.appendChild(map);
@@ -65,18 +62,20 @@
     return box;
   }
   function bubble(m) {
-    var item = el("li", "bubble" + (m.mine ? " mine" : "") + (m.who === "スタッフ" ? " staff" : "") + (m.urgent ? " urgent" : ""));
+    var d = m.display || {};
+    var cards = d.cards || [];
+    var item = el("li", "bubble" + (m.mine ? " mine" : "") + (m.who === "スタッフ" ? " staff" : "") + (d.urgent ? " urgent" : ""));
     if (!m.mine) { item.appendChild(el("span", "who", m.who)); }
-    item.appendChild(el("span", "text", m.cards && m.cards.length ? (m.summary || m.text) : m.text));
-    if (m.call) {
-      var call = el("a", "call", "📞 " + m.call + "に電話する");
-      call.href = "tel:" + m.call;
+    item.appendChild(el("span", "text", cards.length ? (d.summary || m.text) : m.text));
+    if (d.call) {
+      var call = el("a", "call", "📞 " + d.call + "に電話する");
+      call.href = "tel:" + d.call.replace(/[^0-9]/g, "");
       item.appendChild(call);
     }
     list.appendChild(item);
-    if (m.cards && m.cards.length) {
+    if (cards.length) {
       var row = el("li", "cards");
-      m.cards.forEach(function (c) { row.appendChild(card(c)); });
+      cards.forEach(function (c) { row.appendChild(card(c)); });
       list.appendChild(row);
     }
   }
@@ -89,10 +88,9 @@
           showQuick(starters);
           return;
         }
+        if (data.messages.length <= shown) { return; }  // nothing new (or a late answer to an older poll)
         data.messages.slice(shown).forEach(bubble);
-        if (data.messages.length > shown) {
-          window.scrollTo(0, document.body.scrollHeight);
-        }
+        window.scrollTo(0, document.body.scrollHeight);
         shown = data.messages.length;
         if (shown) { showQuick(data.quick_replies); }
       }).catch(function () { /* try again at the next tick */ });

@@ -61,6 +61,7 @@ MAX_TEXT_LENGTH = 5000  # counted in UTF-16 code units, as LINE counts character
 MAX_QUICK_REPLY_ITEMS = 13
 MAX_ALT_TEXT = {"flex": 1500, "template": 400}
 MAX_QUICK_REPLY_LABEL = 20
+MAX_POSTBACK_DATA = 300
 MAX_CAROUSEL_BUBBLES = 12
 MAX_FLEX_BYTES = 50_000  # a Flex Message's contents (LINE: 50 KB at most)
 
@@ -488,10 +489,14 @@ def _validate_message(prop: str, message: Any, errors: _ValidationErrors) -> Non
             errors.add(f"{prop}.quickReply.items", f"Size must be between 1 and {MAX_QUICK_REPLY_ITEMS}")
         else:
             for index, item in enumerate(items):
-                label = ((item or {}).get("action") or {}).get("label") if isinstance(item, dict) else None
+                action = ((item or {}).get("action") or {}) if isinstance(item, dict) else {}
+                label = action.get("label")
                 if not isinstance(label, str) or not 1 <= len(label) <= MAX_QUICK_REPLY_LABEL:
                     errors.add(f"{prop}.quickReply.items[{index}].action.label",
                                f"Length must be between 1 and {MAX_QUICK_REPLY_LABEL}")
+                if len(str(action.get("data") or "")) > MAX_POSTBACK_DATA:
+                    errors.add(f"{prop}.quickReply.items[{index}].action.data",
+                               f"Length must be between 0 and {MAX_POSTBACK_DATA}")
 
     if message_type == "flex" and isinstance(message.get("contents"), dict):
         contents = message["contents"]
