@@ -131,7 +131,8 @@ class Router:
         if overruled.route == "other" and decision.route == "handoff" and flags.signs:
             # Something in the body is live, yet the model reads chit-chat: a person is offered.
             overruled = replace(decision, offer=not flags.acute or chat >= OFFER_ACUTE)
-        elif overruled.route == "handoff" and chat >= (OFFER_ACUTE if flags.acute else OFFER):
+        elif overruled.route == "handoff" and (chat >= (OFFER_ACUTE if flags.acute else OFFER)
+                                               or (triage.good_news(text) and not flags.acute)):
             overruled.offer = True
         overruled.unmatched = decision.unmatched and (overruled.route in ("handoff", "other")
                                                       or overruled.band == "alternatives")

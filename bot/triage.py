@@ -88,6 +88,13 @@ def small_talk_kind(text: str) -> str:
     return "other"
 
 
+def good_news(text: str) -> bool:
+    """Someone's health told as going well, nothing asked (「母の血圧、今朝は128/76でした。いい感じです」):
+    a person is offered, not called."""
+    t = _prepare(text).replace("みたい", "")  # 「調子いいみたい」 asks nothing (〜たい would)
+    return bool(_GOING_WELL.search(t) and not _ASKING.search(t) and not _WORRY.search(t))
+
+
 def is_small_talk(text: str) -> bool:
     """Greeting, thanks, acknowledgement, emoji only, or plainly outside the desk's scope — and no
     care, health, facility or family content at all."""
@@ -276,6 +283,9 @@ _COURTESY_KINDS = (
 )
 _COURTESY = _rx(r"押し間違|おしまちが|送り間違|送る相手(?:を)?間違|間違えて送|まちがえて送|無視してください|ご自愛|お世話になりました"
                 r"|恐縮です|ご挨拶に伺|無事に済みました|無事に終わりました|お礼まで|本当にありがとうございました|お礼を(?:伝え|言い|申し上げ)")
+_GOING_WELL = _rx(r"いい感じ|いいかんじ|調子(?:が)?(?:いい|良い|よい)|順調|安定して|元気(?:です|でした|に|そう|にして)"
+                  r"|ちゃんと(?:飲|食べ|でき)|よくなって|良くなって|報告まで|ご報告まで|一安心|ひと安心|安心しました")
+_WORRY = _rx(r"心配|不安|気になる|気になって|こわい|怖い|でも|けど|ただ|一方|まだ|が、")
 _ASKING = _rx(r"[?？]|ですか|ますか|でしょうか|ください(?!ませ)|下さい|たい|ほしい|教えて|どう(?:すれば|したら)|相談")
 # A pet's doctor is not the desk's business.
 _PET_CARE = _rx(r"動物病院|獣医")

@@ -196,3 +196,17 @@ def test_a_sign_is_never_turned_into_small_talk_and_a_person_asked_for_is_kept(r
 
 def test_the_flags_load_once_per_process() -> None:
     assert red_flags() is red_flags()
+
+
+@pytest.mark.parametrize("text", ["もうしんどい。今から嫁と一緒に死ぬわ。練炭も買うてきた", "今から橋まで行く。介護もう無理",
+                                  "今夜しのうと思う", "練炭買ってきた"])
+def test_imminent_suicide_is_the_119_reply_not_the_body_check(router: Router, text: str) -> None:
+    """The red-flag check asks about the body (breathing, colour, speech): no answer to someone about to
+    end their life. "Now" with dying or with a place to die, or the means at hand, is 119 at once."""
+    assert router.decide(text).route == "emergency"
+
+
+@pytest.mark.parametrize("text", ["今から死ぬほど働かなきゃ", "これから死ぬまで家で過ごしたい", "練炭こたつって今も売ってるの？",
+                                  "今から橋の工事を見に行く"])
+def test_time_words_beside_dying_or_a_bridge_are_not_by_themselves_an_emergency(router: Router, text: str) -> None:
+    assert router.decide(text).route != "emergency"

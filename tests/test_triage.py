@@ -13,7 +13,15 @@ from pathlib import Path
 
 import pytest
 
-from bot.triage import handoff_role, is_emergency, is_small_talk, personal_situation, wants_person
+from bot.triage import (
+    good_news,
+    handoff_role,
+    is_emergency,
+    is_small_talk,
+    personal_situation,
+    small_talk_kind,
+    wants_person,
+)
 
 DEV = Path(__file__).parents[1].parent / "shared/eval/dev.jsonl"
 
@@ -639,3 +647,24 @@ SMALL_TALK = [
 @pytest.mark.parametrize(("text", "expected"), SMALL_TALK)
 def test_own_small_talk(text: str, expected: bool) -> None:
     assert is_small_talk(text) == expected
+
+
+GOOD_NEWS = [
+    ("母の血圧、今朝は128/76でした。いい感じです", True),
+    ("父が薬をちゃんと飲むようになって、最近調子いいみたいです。報告まで〜", True),
+    ("熱は下がって元気になりましたが、まだ咳が出ます", False),  # something is still there
+    ("母が元気ないです", False),
+    ("父は安定していますが、食事の量が心配です", False),
+    ("調子いいけど、薬を減らしてもいいですか？", False),  # a question
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), GOOD_NEWS)
+def test_good_news_with_nothing_asked(text: str, expected: bool) -> None:
+    assert good_news(text) == expected
+
+
+@pytest.mark.parametrize(("text", "expected"), [("こんにちは", "greeting"), ("ありがとうございました", "thanks"),
+                                                ("おやすみなさい", "goodbye"), ("町内の祭りって何時から？", "other")])
+def test_each_courtesy_is_told_apart(text: str, expected: str) -> None:
+    assert small_talk_kind(text) == expected
