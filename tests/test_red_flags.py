@@ -199,7 +199,9 @@ def test_the_flags_load_once_per_process() -> None:
 
 
 @pytest.mark.parametrize("text", ["もうしんどい。今から嫁と一緒に死ぬわ。練炭も買うてきた", "今から橋まで行く。介護もう無理",
-                                  "今夜しのうと思う", "練炭買ってきた"])
+                                  "今夜しのうと思う", "練炭買ってきた",
+                                  "わたしがいなくなれば娘も楽になると思います。今夜このまま川へ行くつもりです。"
+                                  "これまで本当にありがとうございました"])
 def test_imminent_suicide_is_the_119_reply_not_the_body_check(router: Router, text: str) -> None:
     """The red-flag check asks about the body (breathing, colour, speech): no answer to someone about to
     end their life. "Now" with dying or with a place to die, or the means at hand, is 119 at once."""
@@ -207,6 +209,6 @@ def test_imminent_suicide_is_the_119_reply_not_the_body_check(router: Router, te
 
 
 @pytest.mark.parametrize("text", ["今から死ぬほど働かなきゃ", "これから死ぬまで家で過ごしたい", "練炭こたつって今も売ってるの？",
-                                  "今から橋の工事を見に行く"])
+                                  "今から橋の工事を見に行く", "今から川に行く", "これまで本当にありがとうございました"])
 def test_time_words_beside_dying_or_a_bridge_are_not_by_themselves_an_emergency(router: Router, text: str) -> None:
     assert router.decide(text).route != "emergency"
