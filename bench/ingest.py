@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -38,8 +37,8 @@ import httpx
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from bench.webhook import FakeLine, scratch_database  # noqa: E402
-from tests.support import LINE_SECRET, LINE_TOKEN, free_port, line_body, line_signature  # noqa: E402
+from bench.webhook import FakeLine, drain, pct, scratch_database  # noqa: E402
+from tests.support import DeskServer, free_port, line_body, line_signature  # noqa: E402
 
 CONNECTIONS = 16
 # Paced runs: many connections, each waiting between its requests, so that the server's latency
@@ -129,21 +128,12 @@ def _wait_for(url: str, timeout: float = 30.0) -> None:
 
 @contextmanager
 def desk(url: str, line_url: str, workers: int, background: bool = False) -> Iterator[str]:
-    port = free_port()
-    env = {**os.environ, "DATABASE_URL": url, "LINE_CHANNEL_SECRET": LINE_SECRET,
-           "LINE_CHANNEL_ACCESS_TOKEN": LINE_TOKEN, "LINE_API_BASE_URL": line_url,
-           "BACKGROUND_WORK": str(background).lower(), "NO_PROXY": "127.0.0.1,localhost"}
-    log = Path(tempfile.mkdtemp()) / "serve.log"
-    with log.open("wb") as handle:
-        process = subprocess.Popen([sys.executable, "-m", "server.cli", "serve", "--port", str(port),
-                                    "--workers", str(workers), "--log-level", "warning"],
-                                   cwd=REPO, env=env, stdout=handle, stderr=subprocess.STDOUT)
+    """`zaitaku-desk serve` as the tests run it, with `workers` web processes."""
+    server = DeskServer(url, line_url, workers=workers, BACKGROUND_WORK=str(background).lower()).start()
     try:
-        _wait_for(f"http://127.0.0.1:{port}/readyz")
-        yield f"http://127.0.0.1:{port}"
+        yield server.url
     finally:
-        process.terminate()
-        process.wait(timeout=30)
+        server.stop()
 
 
 def prepare_bodies(count: int, rate: float | None = None) -> Path:
@@ -196,15 +186,16 @@ def end_to_end(backend: str, seconds: float) -> list[dict[str, float]]:
     results = []
     with scratch_database(backend) as url, FakeLine() as line, desk(url, line.url, 1, background=True) as base:
         capacity = wrk(f"{base}/webhooks/line", 3, prepare_bodies(20_000))["rate"]
-        _settled(url)
+        drain(url, 300.0)
         for share in (0.5, 0.8, 1.0):
             since = _latest_event(url)
             paced = wrk(f"{base}/webhooks/line", seconds, prepare_bodies(int(capacity * seconds * 1.5) + 100,
                                                                          capacity * share), PACED_CONNECTIONS)
-            drained = _settled(url)
+            drained = drain(url, 300.0)
             latencies = _reply_latencies(url, since)
             results.append({"share": share, "capacity": capacity, "rate": paced["rate"], "replies": len(latencies),
-                            "p50": _pct(latencies, 0.5), "p99": _pct(latencies, 0.99), "drained": drained})
+                            "p50": 1000 * pct(latencies, 0.5), "p99": 1000 * pct(latencies, 0.99),
+                            "drained": drained})
     return results
 
 
@@ -221,12 +212,6 @@ def _latest_event(url: str) -> int:
     finally:
         db.dispose()
 
-
-def _settled(url: str, timeout: float = 300.0) -> float:
-    """Seconds until every stored event is worked and every reply sent."""
-    from bench.webhook import drain
-
-    return drain(url, timeout)
 
 
 def _reply_latencies(url: str, since: int) -> list[float]:
@@ -246,10 +231,6 @@ def _reply_latencies(url: str, since: int) -> list[float]:
         db.dispose()
     return [(at - arrived[token]).total_seconds() for token, at in sent if token in arrived]
 
-
-def _pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return 1000 * ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
 
 
 def main() -> int:

@@ -17,6 +17,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from sqlalchemy import select
+
+from db.models import Contact, Conversation
+from db.session import Database
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
@@ -124,6 +128,12 @@ class DeskServer:
             headers["X-Line-Signature"] = signature
         return httpx.post(f"{self.url}/webhooks/line", content=raw, headers=headers, timeout=10.0)
 
+    def press(self, user: str, data: str) -> None:
+        """`user` presses a LINE button whose postback data is `data` (LINE sends the data only)."""
+        body = line_body("postback", user=user)
+        body["events"][0]["postback"] = {"data": data}
+        assert self.post_line(body).status_code == 200
+
 
 def wait_until(predicate: Any, timeout: float = 5.0, interval: float = 0.05) -> Any:
     deadline = time.monotonic() + timeout
@@ -133,3 +143,10 @@ def wait_until(predicate: Any, timeout: float = 5.0, interval: float = 0.05) -> 
             return value
         time.sleep(interval)
     raise AssertionError("condition not met in time")
+
+
+def conversation_of(db: Database, user: str) -> Conversation | None:
+    """The newest conversation of the contact with this external id."""
+    with db.session() as session:
+        return session.scalars(select(Conversation).join(Contact, Contact.id == Conversation.contact_id)
+                               .where(Contact.external_id == user).order_by(Conversation.id.desc())).first()

@@ -43,12 +43,6 @@ def _buttons(delivery: object) -> list[dict]:
     return [item["action"] for item in delivery.messages[-1]["quickReply"]["items"]]  # type: ignore[attr-defined]
 
 
-def _press(desk: DeskServer, user: str, data: str) -> None:
-    body = line_body("postback", user=user)
-    body["events"][0]["postback"] = {"data": data}
-    assert desk.post_line(body).status_code == 200
-
-
 def test_a_search_button_under_an_answer_searches_and_never_hands_off(desk: DeskServer, line: FakeLinePlatform,
                                                                        db: Database) -> None:
     user = new_user()
@@ -58,7 +52,7 @@ def test_a_search_button_under_an_answer_searches_and_never_hands_off(desk: Desk
     assert search["type"] == "postback" and search["displayText"] == "訪問看護ステーションを探す"
     assert unquote(search["data"]) == "action=search&q=訪問看護ステーションを探す"
     assert all(b["type"] == "postback" for b in buttons)  # nothing the bot offers goes back as text
-    _press(desk, user, search["data"])
+    desk.press(user, search["data"])
     found = "\n".join(m.get("text", "") for m in line.wait_for_deliveries(2)[1].messages)
     assert "訪問看護" in found and "おつなぎします" not in found
     with db.session() as session:

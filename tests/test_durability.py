@@ -95,9 +95,7 @@ def test_while_a_person_owns_the_conversation_only_emergencies_get_a_bot_reply(
     user = new_user()
     _owned_conversation(database, user, "human")
     server.post_line(line_body("message-text", user=user, text="訪問看護ってどうやって頼むの？"))
-    pressed = line_body("postback", user=user)
-    pressed["events"][0]["postback"] = {"data": "action=faq&faq=resident.costs"}  # the rich menu's 費用のこと
-    server.post_line(pressed)
+    server.press(user, "action=faq&faq=resident.costs")  # the rich menu's 費用のこと
     time.sleep(1.0)
     assert line.delivered == []
     with database.session() as session:  # the press is in the transcript the owner reads

@@ -13,11 +13,11 @@ from sqlalchemy import select
 from bot.faq_match import FaqMatcher
 from bot.route_model import model
 from bot.router import Router
-from db.models import Contact, Conversation, Message
+from db.models import Message
 from db.session import Database
 from knowledge.faq import load_faq, load_synonyms
 from tests.fakes.line_platform import FakeLinePlatform
-from tests.support import DeskServer, line_body, new_user, wait_until
+from tests.support import DeskServer, conversation_of, line_body, new_user, wait_until
 
 CHAT = "町内会の役員決め、ほんと頭痛いわ〜。誰もやりたがらんでかんわ"
 ASKED = "相談する"
@@ -26,18 +26,6 @@ ASKED = "相談する"
 @pytest.fixture(scope="module")
 def db(database_url: str) -> Database:
     return Database(database_url)
-
-
-def _conversation(db: Database, user: str) -> Conversation:
-    with db.session() as session:
-        return session.scalars(select(Conversation).join(Contact, Contact.id == Conversation.contact_id)
-                               .where(Contact.external_id == user).order_by(Conversation.id.desc())).first()
-
-
-def _press(desk: DeskServer, user: str, data: str) -> None:
-    body = line_body("postback", user=user)
-    body["events"][0]["postback"] = {"data": data}
-    assert desk.post_line(body).status_code == 200
 
 
 def test_the_message_is_one_the_router_only_offers() -> None:
@@ -55,12 +43,12 @@ def test_an_offer_puts_nothing_in_the_queue_until_the_button_is_pressed(desk: De
     assert actions[0] == {"type": "postback", "label": ASKED, "data": "action=handoff&role=nurse",
                           "displayText": "担当者と話したい"}
     assert actions[1]["data"] == "action=offer_declined"
-    assert _conversation(db, user).status == "bot"  # staff are not told of an offer
+    assert conversation_of(db, user).status == "bot"  # staff are not told of an offer
 
-    _press(desk, user, actions[0]["data"])
+    desk.press(user, actions[0]["data"])
     text = line.wait_for_deliveries(2)[1].answer[0]["text"]
     assert text.startswith("担当の看護師におつなぎします。")
-    conversation = _conversation(db, user)
+    conversation = conversation_of(db, user)
     assert (conversation.status, conversation.needed_role) == ("waiting", "nurse")
     with db.session() as session:  # the transcript shows what was pressed, though LINE sends only data
         said = session.scalars(select(Message.text).where(Message.conversation_id == conversation.id,
@@ -73,17 +61,17 @@ def test_declining_the_offer_leaves_the_conversation_with_the_bot(desk: DeskServ
     user = new_user()
     desk.post_line(line_body("message-text", user=user, text=CHAT))
     line.wait_for_deliveries(1)
-    _press(desk, user, "action=offer_declined")
+    desk.press(user, "action=offer_declined")
     assert line.wait_for_deliveries(2)[1].answer[0]["text"].startswith("わかりました。")
-    assert _conversation(db, user).status == "bot"
+    assert conversation_of(db, user).status == "bot"
 
 
 def test_a_forged_role_in_the_button_falls_back_to_either(desk: DeskServer, line: FakeLinePlatform,
                                                           db: Database) -> None:
     user = new_user()
-    _press(desk, user, "action=handoff&role=admin")
+    desk.press(user, "action=handoff&role=admin")
     line.wait_for_deliveries(1)
-    conversation = _conversation(db, user)
+    conversation = conversation_of(db, user)
     assert (conversation.status, conversation.needed_role) == ("waiting", "any")
 
 

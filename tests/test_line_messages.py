@@ -97,9 +97,7 @@ def test_cards_and_the_call_button_reach_the_platform(desk: DeskServer, line: Fa
     assert carousel["contents"]["type"] == "carousel" and carousel["contents"]["contents"]
     sample = carousel["contents"]["contents"][0]["footer"]["contents"][0]["action"]
     assert sample["data"] == "action=sample"
-    body = line_body("postback", user=user)
-    body["events"][0]["postback"] = {"data": sample["data"]}
-    desk.post_line(body)
+    desk.press(user, sample["data"])
     assert "サンプルデータ" in line.wait_for_deliveries(2)[1].answer[0]["text"]
 
     desk.post_line(line_body("message-text", user=new_user(), text="父が息をしていない"))

@@ -13,11 +13,11 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from db.models import Conversation, InboundEvent, OutboxMessage
+from db.models import InboundEvent, OutboxMessage
 from db.session import Database
 from knowledge.faq import load_faq
 from tests.fakes.line_platform import FakeLinePlatform
-from tests.support import DeskServer, line_body, line_signature, new_user, wait_until
+from tests.support import DeskServer, conversation_of, line_body, line_signature, new_user, wait_until
 
 FAQ = {item.id: item for item in load_faq()}
 
@@ -25,15 +25,6 @@ FAQ = {item.id: item for item in load_faq()}
 def _event_count(db: Database) -> int:
     with db.session() as session:
         return session.scalar(select(func.count()).select_from(InboundEvent)) or 0
-
-
-def _conversation(db: Database, user: str) -> Conversation:
-    from db.models import Contact
-
-    with db.session() as session:
-        return session.scalars(
-            select(Conversation).join(Contact, Contact.id == Conversation.contact_id)
-            .where(Contact.external_id == user).order_by(Conversation.id.desc())).first()
 
 
 def _texts_to(line: FakeLinePlatform, n: int, timeout: float = 5.0) -> list[str]:
@@ -70,7 +61,7 @@ def test_an_emergency_gets_119_first_and_at_once(desk: DeskServer, line: FakeLin
     assert first.startswith("🚑 今すぐ119番に電話してください。")
     assert "#7119" in first
     assert elapsed < 3.0
-    conversation = _conversation(db, user)
+    conversation = conversation_of(db, user)
     assert (conversation.status, conversation.urgency, conversation.needed_role) == ("waiting", "emergency", "nurse")
 
 
@@ -80,7 +71,7 @@ def test_asking_for_a_person_says_who_answers_and_when(desk: DeskServer, line: F
     text = _texts_to(line, 1)[0]
     assert "おつなぎします" in text
     assert ("受付時間内" in text) or ("受付時間外" in text and "以降に順番にお返事します" in text)
-    assert _conversation(db, user).status == "waiting"
+    assert conversation_of(db, user).status == "waiting"
 
 
 def test_following_the_account_gets_a_greeting_and_the_privacy_notice(desk: DeskServer, line: FakeLinePlatform) -> None:

@@ -19,7 +19,7 @@ from db.models import Contact, Conversation, InboundEvent, Message
 from db.session import Database
 from tests.fakes.line_platform import FakeLinePlatform
 from tests.fakes.slack_platform import FakeSlackPlatform, block_actions_body
-from tests.support import DeskServer, line_body, new_user, wait_until
+from tests.support import DeskServer, conversation_of, line_body, new_user, wait_until
 from tests.test_slack import BOT_TOKEN, SIGNING_SECRET, STAFF_CHANNEL, post_slack
 from zaitaku_desk.staff import create_staff
 
@@ -39,12 +39,6 @@ def fake_slack() -> Iterator[FakeSlackPlatform]:
 def _slack_env(fake_slack: FakeSlackPlatform) -> dict[str, str]:
     return {"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET, "SLACK_API_BASE_URL": fake_slack.url,
             "SLACK_STAFF_CHANNEL": STAFF_CHANNEL}
-
-
-def _conversation(db: Database, user: str) -> Conversation | None:
-    with db.session() as session:
-        return session.scalars(select(Conversation).join(Contact, Contact.id == Conversation.contact_id)
-                               .where(Contact.external_id == user).order_by(Conversation.id.desc())).first()
 
 
 def test_an_faq_added_through_one_process_is_answered_by_the_other(
@@ -80,7 +74,7 @@ def test_a_button_pressed_just_before_a_crash_is_done_after_it(
         create_staff(database, "佐藤 看護", "nurse", "U0NURSEP1")
         resident = new_user()
         assert ingest.post_line(line_body("message-text", user=resident, text="看護師さんと話したい")).status_code == 200
-        conversation = wait_until(lambda: (c := _conversation(database, resident)) and c.staff_thread_ts and c,
+        conversation = wait_until(lambda: (c := conversation_of(database, resident)) and c.staff_thread_ts and c,
                                   timeout=15)  # handed off, and its staff thread started
         worker.terminate()
         worker.wait(timeout=15)
@@ -93,12 +87,12 @@ def test_a_button_pressed_just_before_a_crash_is_done_after_it(
         with database.session() as session:
             stored = session.scalars(select(InboundEvent).where(InboundEvent.channel == "slack")).all()
         assert len(stored) == 1 and stored[0].processed_at is None
-        assert _conversation(database, resident).status == "waiting"
+        assert conversation_of(database, resident).status == "waiting"
 
         # The next worker finds it and does it: the nurse owns the conversation, and the thread says so.
         fake_slack.reset()
         worker = ingest.worker()
-        wait_until(lambda: _conversation(database, resident).status == "human", timeout=15)
+        wait_until(lambda: conversation_of(database, resident).status == "human", timeout=15)
         wait_until(lambda: any("佐藤 看護" in str(c.args) for c in fake_slack.calls_to("chat.update")), timeout=8)
     finally:
         worker.terminate()

@@ -10,11 +10,11 @@ from sqlalchemy import select
 from bot.faq_match import FaqMatcher
 from bot.route_model import model
 from bot.router import Router
-from db.models import Contact, Conversation, Message
+from db.models import Message
 from db.session import Database
 from knowledge.faq import load_faq, load_synonyms
 from tests.fakes.line_platform import FakeLinePlatform
-from tests.support import DeskServer, line_body, new_user
+from tests.support import DeskServer, conversation_of, line_body, new_user
 
 ACUTE = "母がトイレで立ち上がれなくなりました"
 
@@ -24,16 +24,8 @@ def db(database_url: str) -> Database:
     return Database(database_url)
 
 
-def _conversation(db: Database, user: str) -> Conversation:
-    with db.session() as session:
-        return session.scalars(select(Conversation).join(Contact, Contact.id == Conversation.contact_id)
-                               .where(Contact.external_id == user).order_by(Conversation.id.desc())).first()
-
-
 def _answer(desk: DeskServer, user: str, answer: str) -> None:
-    body = line_body("postback", user=user)
-    body["events"][0]["postback"] = {"data": f"action=redflag&answer={answer}"}
-    assert desk.post_line(body).status_code == 200
+    desk.press(user, f"action=redflag&answer={answer}")
 
 
 def test_the_message_is_one_the_router_checks() -> None:
@@ -54,7 +46,7 @@ def test_an_acute_message_gets_the_check_first_with_postback_buttons_and_the_nur
     assert actions[0] == {"type": "postback", "label": "呼びかけに反応しない",
                           "data": "action=redflag&answer=unresponsive", "displayText": "呼びかけに反応しない"}
     assert actions[-1]["data"] == "action=redflag&answer=none"
-    conversation = _conversation(db, user)  # the nurse is told at once: an unanswered check still reaches a person
+    conversation = conversation_of(db, user)  # the nurse is told at once: an unanswered check still reaches a person
     assert (conversation.status, conversation.urgency, conversation.needed_role) == ("waiting", "normal", "nurse")
 
 
@@ -67,7 +59,7 @@ def test_any_sign_brings_the_119_reply_and_alerts_the_nurse(desk: DeskServer, li
     _answer(desk, user, answer)
     delivery = line.wait_for_deliveries(2)[1]
     assert delivery.messages[0]["text"].startswith("🚑 今すぐ119番に電話してください。")
-    conversation = _conversation(db, user)
+    conversation = conversation_of(db, user)
     assert (conversation.status, conversation.urgency, conversation.needed_role) == ("waiting", "emergency", "nurse")
     with db.session() as session:  # staff see what was pressed, though LINE sends only the button's data
         said = session.scalars(select(Message.text).where(Message.conversation_id == conversation.id,
@@ -86,5 +78,5 @@ def test_none_hands_to_the_nurse_with_the_24_hour_line_and_7119_first(desk: Desk
     text = "\n".join(m["text"] for m in line.wait_for_deliveries(2)[1].messages)
     assert text.index("訪問看護") < text.index("#7119") < text.index("おつなぎします")
     assert "看護師" in text
-    conversation = _conversation(db, user)
+    conversation = conversation_of(db, user)
     assert (conversation.status, conversation.urgency, conversation.needed_role) == ("waiting", "normal", "nurse")

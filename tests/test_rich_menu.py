@@ -12,7 +12,7 @@ from linebot.v3.messaging import RichMenuRequest
 from PIL import Image
 
 from tests.fakes.line_platform import FakeLinePlatform
-from tests.support import REPO, DeskServer, line_body, new_user
+from tests.support import REPO, DeskServer, new_user
 
 
 def test_the_dry_run_writes_an_image_and_json_within_lines_limits(tmp_path: Path) -> None:
@@ -40,9 +40,7 @@ def test_every_menu_button_is_answered_as_what_it_says(desk: DeskServer, line: F
     expected = {"相談する": "在宅医療・介護の相談窓口", "近くの事業所": "市町村を送ってください", "費用のこと": "自己負担",
                 "担当者と話す": "おつなぎします", "緊急のとき": "119番"}
     for n, item in enumerate(ITEMS):
-        body = line_body("postback", user=new_user())
-        body["events"][0]["postback"] = {"data": item.data}
-        assert desk.post_line(body).status_code == 200
+        desk.press(new_user(), item.data)
         said = "\n".join(m.get("text", "") for m in line.wait_for_deliveries(n + 1)[n].answer)
         assert expected[item.label] in said, (item.label, said)
     emergency = json.dumps(line.delivered[-1].messages, ensure_ascii=False)

@@ -8,11 +8,9 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import select
 
-from db.models import Contact, Conversation
 from db.session import Database
-from tests.support import DeskServer, line_body, new_user, wait_until
+from tests.support import DeskServer, conversation_of, line_body, new_user, wait_until
 from zaitaku_desk.staff import create_staff
 
 
@@ -79,12 +77,6 @@ def console_login(desk: DeskServer, member: Member) -> httpx.Client:
     response = client.post("/admin/login", data={"csrf": csrf_of(page.text), "token": member.token})
     assert response.status_code == 303 and response.headers["location"] == "/admin/"
     return client
-
-
-def conversation_of(db: Database, user: str) -> Conversation | None:
-    with db.session() as session:
-        return session.scalars(select(Conversation).join(Contact, Contact.id == Conversation.contact_id)
-                               .where(Contact.external_id == user).order_by(Conversation.id.desc())).first()
 
 
 def handed_off(desk: DeskServer, db: Database, text: str = "人と話したい") -> tuple[str, int]:
