@@ -105,6 +105,7 @@ class RecordedRequest:
     status: int
     request_id: str  # the x-line-request-id the fake answered with
     at: float  # time.monotonic() when it was answered (before any delay)
+    delay: float = 0.0  # how long the answer was held back
 
 
 @dataclass(frozen=True)
@@ -289,7 +290,8 @@ class FakeLinePlatform(LoopbackFake):
             response = self._route(method, path, headers, raw_body, body, request_id)
             response.headers["x-line-request-id"] = request_id
             self.requests.append(
-                RecordedRequest(method, path, headers, body, response.status, request_id, time.monotonic())
+                RecordedRequest(method, path, headers, body, response.status, request_id, time.monotonic(),
+                                response.delay)
             )
             return response
 
