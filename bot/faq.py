@@ -12,14 +12,15 @@ from typing import Any
 
 PLACEHOLDER_PATTERN = re.compile(r"\{([^{}]*)\}")
 
-# What each seed document is, for answers that say where they come from.
+# What each seed document is: (full title for the console and staff, short line for a resident's bubble).
 SEED_TITLES = {
-    "000": "在宅医療連携拠点事業に関するQ&A（厚生労働省、平成24年度）",
-    "001": "広域型在宅医療連携拠点の補助事業（厚生労働省）",
-    "002": "在宅医療連携拠点の事例と関連事業（厚生労働省）",
-    "003": "在宅医療連携拠点事業 実施の手引き（厚生労働省）",
-    "004": "在宅医療において積極的役割を担う医療機関・連携拠点の役割（厚生労働省）",
-    "general": "一般的な制度情報",
+    "000": ("在宅医療連携拠点事業に関するQ&A（厚生労働省、平成24年度）", "厚生労働省 拠点事業Q&A（平成24年度）"),
+    "001": ("在宅医療介護連携促進事業「広域型在宅医療連携拠点運営支援事業」の概要（県の補助事業）",
+            "県の広域型拠点補助事業の概要"),
+    "002": ("在宅医療連携拠点の事例と関連事業", "拠点の事例と関連事業"),
+    "003": ("在宅医療連携拠点事業実施手順書（平成23年度）", "拠点事業実施手順書（平成23年度）"),
+    "004": ("在宅医療において積極的役割を担う医療機関・連携拠点の役割", "積極的役割を担う医療機関・連携拠点"),
+    "general": ("一般的な制度情報", "一般的な制度情報"),
 }
 
 
@@ -34,6 +35,8 @@ class FaqItem:
     next_step: str | None = None
     quick_replies: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
+    confirm: str | None = None  # a claim about the hub's own services the hub has still to confirm
+    reviewed: str | None = None  # when the entry was last checked against its source (ISO date)
     file: str = ""
     line: int = 0
 
@@ -49,6 +52,8 @@ class FaqItem:
             next_step=(str(data["next_step"]).strip() if data.get("next_step") else None),
             quick_replies=tuple(str(q) for q in data.get("quick_replies") or ()),
             tags=tuple(str(t) for t in data.get("tags") or ()),
+            confirm=(str(data["confirm"]).strip() if data.get("confirm") else None),
+            reviewed=(str(data["reviewed"]) if data.get("reviewed") else None),
             file=file,
             line=line,
         )
@@ -58,17 +63,28 @@ class FaqItem:
             "id": self.id, "audience": self.audience, "question": self.question,
             "paraphrases": list(self.paraphrases), "answer": self.answer, "next_step": self.next_step,
             "quick_replies": list(self.quick_replies), "tags": list(self.tags), "source": self.source,
+            "confirm": self.confirm, "reviewed": self.reviewed,
         }
 
-    def source_label(self) -> str:
-        """「出典: 在宅医療連携拠点事業に関するQ&A（…） Q1」 for the reply footer."""
+    def source_label(self, short: bool = False) -> str:
+        """「出典: 在宅医療連携拠点事業に関するQ&A（…） Q1」 for the console; `short`: the one line under an
+        answer (titles only). `general: 介護保険法 第8条` names the law: 「一般的な制度情報（介護保険法 第8条）」."""
         parts = []
-        for piece in re.split(r"[,、]\s*", self.source):
-            key = piece.split()[0] if piece.split() else ""
-            title = SEED_TITLES.get(key)
-            parts.append(f"{title} {piece[len(key):].strip()}".strip() if title and key != "general"
-                         else (title or piece))
-        return "出典: " + "／".join(parts)
+        for piece in re.split(r",\s*|、(?![^（(]*[）)])", self.source):
+            key, _, rest = piece.strip().partition(" ")
+            key, colon, law = key.partition(":")
+            titles = SEED_TITLES.get(key)
+            if titles is None:
+                parts.append(piece.strip())
+                continue
+            detail = (law + " " + rest).strip() if colon else rest.strip()
+            if short:  # the title only; a general entry names its law
+                parts.append(detail if key == "general" and colon and detail else titles[1])
+            elif key == "general":
+                parts.append(f"{titles[0]}（{detail}）" if detail else titles[0])
+            else:
+                parts.append(f"{titles[0]} {detail}".strip())
+        return "出典: " + "／".join(dict.fromkeys(parts))
 
 
 def render(text: str, values: Mapping[str, str]) -> str:
