@@ -29,8 +29,11 @@ from admin_api.routes import faq as faq_acts
 from admin_api.routes import resources as resource_acts
 from bot.roles import KNOWLEDGE_ROLES
 from db.models import FaqEntry, Resource, UnansweredQuestion, Vacancy
+from knowledge.faq import PLACEHOLDERS
+from knowledge.hub import FACTS as HUB_FACTS
 from knowledge.opendata import CAPABILITIES, RESOURCE_TYPES
-from knowledge.store import update_vacancy
+from knowledge.review import FIRST_BUBBLE_MAX, LINE_MAX, EntryReview, load_glossary, review_entry
+from knowledge.store import item_of, update_vacancy
 
 AUDIENCES = {"resident": "住民・家族", "professional": "専門職", "operator": "拠点・運営"}
 REASONS = {"no_match": "答えが見つからなかった", "unhelpful": "回答が役に立たなかった"}
@@ -38,6 +41,8 @@ FORM_CAPABILITIES = {k: v for k, v in CAPABILITIES.items() if k != "around_the_c
 ACCEPTING = {"": "不明", "true": "受け入れ可", "false": "受け入れ停止中"}
 IMPORT_KINDS = {"care": "介護サービス事業所一覧", "medical": "医療機関一覧", "resources": "この画面で書き出したCSV"}
 LIST_LIMIT = 500
+REVIEW_LIMITS = {"first": FIRST_BUBBLE_MAX, "line": LINE_MAX}
+PLACEHOLDER_HINT = " ".join(f"{{{name}}}" for name in sorted(PLACEHOLDERS))
 
 
 def faq_from_form(form: Form, with_id: bool) -> faq_acts.FaqBody:
@@ -46,7 +51,7 @@ def faq_from_form(form: Form, with_id: bool) -> faq_acts.FaqBody:
         "audience": form.get("audience"), "question": form.get("question"), "answer": form.get("answer"),
         "source": form.get("source"), "next_step": form.optional("next_step"),
         "paraphrases": form.lines("paraphrases"), "quick_replies": form.lines("quick_replies"),
-        "tags": form.lines("tags"),
+        "tags": form.lines("tags"), "confirm": form.optional("confirm"), "reviewed": form.optional("reviewed"),
     }
     if with_id:
         return faq_acts.FaqCreate(id=form.get("id").strip(), **values)
@@ -56,10 +61,11 @@ def faq_from_form(form: Form, with_id: bool) -> faq_acts.FaqBody:
 def faq_form_values(row: FaqEntry | None) -> dict[str, Any]:
     if row is None:
         return {"id": "", "audience": "resident", "question": "", "answer": "", "source": "", "next_step": "",
-                "paraphrases": "", "quick_replies": "", "tags": ""}
+                "paraphrases": "", "quick_replies": "", "tags": "", "confirm": "", "reviewed": ""}
     return {"id": row.id, "audience": row.audience, "question": row.question, "answer": row.answer,
             "source": row.source, "next_step": row.next_step or "", "paraphrases": "\n".join(row.paraphrases),
-            "quick_replies": "\n".join(row.quick_replies), "tags": "\n".join(row.tags)}
+            "quick_replies": "\n".join(row.quick_replies), "tags": "\n".join(row.tags),
+            "confirm": row.confirm or "", "reviewed": row.reviewed or ""}
 
 
 def resource_from_form(form: Form) -> resource_acts.ResourceBody:
@@ -92,7 +98,8 @@ def build(console: Console) -> APIRouter:
     runtime = console.runtime
     globals_ = {"AUDIENCES": AUDIENCES, "RESOURCE_TYPES": RESOURCE_TYPES, "CAPABILITIES": FORM_CAPABILITIES,
                 "TYPE_CHOICES": {"": "選んでください", **RESOURCE_TYPES},
-                "ACCEPTING": ACCEPTING, "REASONS": REASONS, "IMPORT_KINDS": IMPORT_KINDS}
+                "ACCEPTING": ACCEPTING, "REASONS": REASONS, "IMPORT_KINDS": IMPORT_KINDS,
+                "PLACEHOLDER_HINT": PLACEHOLDER_HINT}
 
     def page(request: Request, name: str, status_code: int = 200, **context: Any) -> Response:
         return console.render(request, name, status_code, **globals_, **context)
@@ -166,6 +173,36 @@ def build(console: Console) -> APIRouter:
             return faq_editor(request, staff, existing, values, errors,
                               error or "入力に誤りがあります。赤字の項目を直してください。", 422, question=question)
         return console.back(f"/admin/faq/{row.id}", done="保存しました。次のメッセージからボットがこの内容で答えます。")
+
+    @router.post("/faq/{faq_id}/confirm")
+    async def faq_confirm(request: Request, posted: PostedKnowledgeForm, faq_id: str,
+                          back: str = "") -> Response:
+        staff, _ = posted
+        target = "/admin/knowledge/confirm" if back == "list" else f"/admin/faq/{faq_id}"
+        try:
+            await console.act(faq_acts.confirm_entry, faq_id, staff)
+        except HTTPException as exc:
+            return console.back(target, error=str(exc.detail))
+        return console.back(target, done=f"FAQ「{faq_id}」を確認済みにしました。")
+
+    def reviews(session: Session) -> list[EntryReview]:
+        """Every entry in use, reviewed; resident entries first, then by question."""
+        rows = session.scalars(select(FaqEntry).where(FaqEntry.active)).all()
+        glossary, facts = load_glossary(), runtime.hub_facts
+        found = [review_entry(item_of(r), glossary, facts, confirmed=r.confirmed_at is not None) for r in rows]
+        return sorted(found, key=lambda r: (r.item.audience != "resident", r.item.audience, r.item.question))
+
+    @router.get("/knowledge/confirm")
+    async def confirm_list(request: Request, staff: ConsoleStaff, done: str | None = None,
+                           error: str | None = None) -> Response:
+        open_ = [r for r in await console.act(reviews) if r.confirm or r.unfilled_facts]
+        return page(request, "knowledge_confirm.html", staff=staff, reviews=open_, facts=runtime.hub_facts,
+                    FACTS=HUB_FACTS, done=done, error=error)
+
+    @router.get("/knowledge/review")
+    async def review_page(request: Request, staff: ConsoleStaff) -> Response:
+        return page(request, "knowledge_review.html", staff=staff, reviews=await console.act(reviews),
+                    facts=runtime.hub_facts, FACTS=HUB_FACTS, limits=REVIEW_LIMITS)
 
     @router.post("/faq/{faq_id}/retire")
     async def faq_retire(request: Request, posted: PostedKnowledgeForm, faq_id: str) -> Response:

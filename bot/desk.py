@@ -66,6 +66,7 @@ class Desk:
         self.search = search
         self.hours = hours
         self.hub = {**hub, "desk_hours": hours.describe()}
+        self.consult = self.hub.get("emergency_consult") or replies.CONSULT  # the prefecture's #7119 line
         self.clock = clock
         # What each follow-up button means, decided once here: pressed, it never goes back through
         # the router as text.
@@ -197,7 +198,7 @@ class Desk:
         if _DELETION.search(text):
             return self._handoff("any", view, route="handoff", first=replies.deletion_requested())
         if decision.route == "handoff" and decision.offer and view.status in ("bot", "resolved"):
-            return self._unmatched(decision, Outcome([replies.handoff_offer(decision.role or "any")], route="offer"))
+            return self._unmatched(decision, Outcome([replies.handoff_offer(decision.role or "any", self.consult)], route="offer"))
         if decision.route == "handoff":
             return self._unmatched(decision, self._handoff(decision.role or "any", view))
         if decision.route == "resource" and decision.resource:
@@ -207,7 +208,7 @@ class Desk:
         if decision.route == "faq" and decision.faq_id:
             others = self._for(inbound.professional, [m.faq_id for m in decision.matches[1:]])[:2]
             if decision.band == "answer":
-                return self._answer(decision.faq_id, others, view)
+                return self._answer(decision.faq_id, others, view, decision.role if decision.offer else None)
             offered = self._for(inbound.professional, decision.top)[:3]
             if not offered:  # only programme entries came near: a person answers a resident
                 return self._unmatched(decision, self._handoff("any", view))
@@ -215,7 +216,8 @@ class Desk:
                                                      faq_id=decision.faq_id, relay_to_staff=view.status == "waiting"))
         kind = triage.small_talk_kind(text)
         return self._unmatched(decision, Outcome(
-            [replies.small_talk(kind, self.starters if kind in ("greeting", "other") else ())], route="other",
+            [replies.small_talk(kind, self.starters if kind in ("greeting", "other") else (), self.consult)],
+            route="other",
             relay_to_staff=view.status == "waiting"))
 
     @staticmethod
@@ -233,7 +235,7 @@ class Desk:
             item = params.get("item", "consult")
             said = replies.MENU_SAID.get(item, replies.MENU_SAID["consult"])
             if item == "emergency":
-                return Outcome([replies.emergency_guide()], route="other", said=said)
+                return Outcome([replies.emergency_guide(self.consult)], route="other", said=said)
             if item == "nearby":
                 return Outcome([replies.ask_where()], route="other", said=said)
             return Outcome([replies.small_talk("greeting", self.starters)], route="other", said=said)
@@ -273,7 +275,7 @@ class Desk:
         if action == "redflag":
             said = self._check_labels().get(params.get("answer", ""))
             if params.get("answer") == "none":
-                outcome = self._handoff("nurse", view, first=replies.Reply(replies.red_flag_none()), hours=True)
+                outcome = self._handoff("nurse", view, first=replies.Reply(replies.red_flag_none(self.consult)), hours=True)
             else:
                 outcome = self._emergency()
             outcome.said = said
@@ -295,13 +297,15 @@ class Desk:
         """The check's answers, id → label, in the file's order."""
         return {option["id"]: option["label"] for option in self.router.flags.check["options"]}
 
-    def _answer(self, faq_id: str, alternatives: list[str], view: ConversationView) -> Outcome:
+    def _answer(self, faq_id: str, alternatives: list[str], view: ConversationView,
+                offer_role: str | None = None) -> Outcome:
         item = self.faq[faq_id]
-        reply = replies.faq_answer(
+        bubbles = replies.faq_answer(
             render(item.answer, self.hub), render(item.next_step, self.hub) if item.next_step else None,
-            item.source_label(), [self.buttons[text] for text in item.quick_replies], faq_id, alternatives,
+            item.source_label(short=True), [self.buttons[text] for text in item.quick_replies], faq_id, alternatives,
+            offer_role,
         )
-        return Outcome([reply], route="faq", faq_id=faq_id, relay_to_staff=view.status == "waiting")
+        return Outcome(bubbles, route="faq", faq_id=faq_id, relay_to_staff=view.status == "waiting")
 
     def _alternatives(self, faq_ids: Sequence[str]) -> replies.Reply:
         return replies.alternatives([(i, self.faq[i].question) for i in faq_ids if i in self.faq])
@@ -312,12 +316,12 @@ class Desk:
         waits (after the red-flag check, which put it in the queue)."""
         lead = [first] if first else []
         if view.status in ("waiting", "human") and not hours:
-            return Outcome(lead + [replies.already_waiting()], route=route, event="handoff", role=role,
+            return Outcome(lead + [replies.already_waiting(self.consult)], route=route, event="handoff", role=role,
                            relay_to_staff=True)
         now = self.clock()
         is_open = self.hours.is_open(now)
         opening = None if is_open else self.hours.next_opening(now)
         next_text = format_opening(opening, now, self.hours.tz) if opening else None
-        reply = replies.handoff(role, is_open, self.hub["desk_hours"], next_text)
+        reply = replies.handoff(role, is_open, self.hub["desk_hours"], next_text, self.consult)
         return Outcome(lead + [reply], route=route, event="handoff", role=role, urgency="normal",
                        relay_to_staff=True)

@@ -13,6 +13,14 @@ ASK_PERSON = QuickReply("担当者と話したい", "担当者と話したい", 
 OFFER_DECLINED = "大丈夫です"
 SAMPLE_NOTICE = "※これはサンプルデータ（架空の事業所）です。実在しないため電話をかけないでください。"
 LABEL_MAX = 20  # LINE quick-reply labels are at most 20 characters
+# The prefecture's 救急安心センター as a hub without its own setting names it (knowledge/data/hub.yaml).
+CONSULT = "#7119（救急安心センター）"
+
+
+def urgent_line(consult: str = CONSULT) -> str:
+    """What ends a reply that leaves someone waiting: the care team's 24-hour line first (someone cared
+    for at home), 119 when life may be at risk, the 救急安心センター when unsure."""
+    return f"体調が急に変わったら、まず主治医や訪問看護の24時間の連絡先へ。命に関わるときは119番、迷ったら{consult}へ。"
 
 
 def emergency() -> Reply:
@@ -30,11 +38,11 @@ def emergency() -> Reply:
 MENU_SAID = {"consult": "相談したい", "nearby": "近くの事業所を探したい", "emergency": "緊急のとき"}
 
 
-def emergency_guide() -> Reply:
+def emergency_guide(consult: str = CONSULT) -> Reply:
     """The rich menu's 「緊急のとき」: what to do, with the call button (no emergency is assumed)."""
     return Reply("命に関わるとき（息をしていない、呼びかけに反応しない、強い痛みや大量の出血、けいれんが続く）は、"
-                 "すぐに119番へ。\n救急車を呼ぶか迷うときは #7119（救急安心センター。受付時間や対象年齢は都道府県により"
-                 "異なります。子どもは #8000）へ。\nかかりつけ医や訪問看護の24時間の連絡先があれば、そちらへ。",
+                 "すぐに119番へ。\nかかりつけ医や訪問看護の24時間の連絡先があれば、そちらへ。\n"
+                 f"救急車を呼ぶか迷うときは {consult}へ。",
                  urgent=True, call="119")
 
 
@@ -59,11 +67,10 @@ def red_flag_check(question: str, options: Sequence[tuple[str, str]]) -> Reply:
                  quick_replies=buttons, urgent=True)
 
 
-def red_flag_none() -> str:
+def red_flag_none(consult: str = CONSULT) -> str:
     return ("お答えありがとうございます。\n"
             "かかりつけ医や訪問看護の24時間の連絡先があれば、まずそちらへ電話してください。"
-            "救急車を呼ぶか迷うときは #7119（救急安心センター。受付時間や対象年齢は都道府県により異なります。"
-            "子どもは #8000）へ。\n様子が変わったら、すぐに119番へ。")
+            f"救急車を呼ぶか迷うときは {consult}へ。\n様子が変わったら、すぐに119番へ。")
 
 
 def privacy_notice(hub_name: str) -> str:
@@ -85,23 +92,23 @@ def greeting(hub_name: str, hours: str, starters: Sequence[QuickReply] = ()) -> 
     )
 
 
-def handoff(role: str, is_open: bool, hours: str, next_opening: str | None) -> Reply:
+def handoff(role: str, is_open: bool, hours: str, next_opening: str | None, consult: str = CONSULT) -> Reply:
     who = RESIDENT_NAMES.get(role, RESIDENT_NAMES["any"])
     if is_open:
         when = "受付時間内です。順番にお返事しますので、このトークでお待ちください。"
     else:
         when = (f"ただいま受付時間外です（受付: {hours}）。"
                 + (f"{next_opening}以降に順番にお返事します。" if next_opening else "次の受付時間に順番にお返事します。"))
-    return Reply(f"担当の{who}におつなぎします。\n{when}\n急ぎの体調の変化は119番、迷ったら #7119 へ。")
+    return Reply(f"担当の{who}におつなぎします。\n{when}\n{urgent_line(consult)}")
 
 
-def handoff_offer(role: str) -> Reply:
+def handoff_offer(role: str, consult: str = CONSULT) -> Reply:
     """Asked instead of a hand-off when the message reads more like chit-chat than a request: staff are
     told only if the resident presses the first button."""
     who = RESIDENT_NAMES.get(role, RESIDENT_NAMES["any"])
     return Reply(
         f"お話しくださりありがとうございます。\nこのことで担当の{who}に相談なさいますか？\n"
-        "急ぎの体調の変化は119番、迷ったら #7119 へ。",
+        + urgent_line(consult),
         quick_replies=(QuickReply("相談する", ASK_PERSON.text, data=f"action=handoff&role={role}"),
                        QuickReply(OFFER_DECLINED, OFFER_DECLINED, data="action=offer_declined")),
     )
@@ -111,19 +118,29 @@ def offer_declined() -> Reply:
     return Reply("わかりました。気になることがあれば、いつでも送ってください。")
 
 
-def already_waiting() -> Reply:
-    return Reply("担当者にお伝えしています。もうしばらくお待ちください。急ぎの体調の変化は119番へ。")
+def already_waiting(consult: str = CONSULT) -> Reply:
+    return Reply(f"担当者にお伝えしています。もうしばらくお待ちください。\n{urgent_line(consult)}")
 
 
 def faq_answer(answer: str, next_step: str | None, source: str, follow_ups: Sequence[QuickReply], faq_id: str,
-               alternatives: Sequence[str]) -> Reply:
-    body = answer if not next_step else f"{answer}\n\n▶ {next_step}"
+               alternatives: Sequence[str], offer_role: str | None = None) -> list[Reply]:
+    """Two bubbles: the answer; then the next step (whom to call), where it comes from in one line, and
+    whether it helped, with the buttons. `offer_role`: the message told someone's own situation, so the
+    nurse or MSW is offered beside the answer (staff are told only if it is pressed)."""
     alt = ",".join(alternatives)
     feedback = (
         QuickReply("解決した", "はい、解決しました", data=f"action=feedback&value=yes&faq={faq_id}"),
         QuickReply("解決しない", "いいえ、解決しません", data=f"action=feedback&value=no&faq={faq_id}&alt={alt}"),
     )
-    return Reply(f"{body}\n\n{source}\n\n解決しましたか？", quick_replies=feedback + tuple(follow_ups[:3]))
+    person: tuple[QuickReply, ...] = ()
+    offer = None
+    if offer_role:
+        who = RESIDENT_NAMES.get(offer_role, RESIDENT_NAMES["any"])
+        label = {"nurse": "看護師に相談する", "msw": "MSWに相談する"}.get(offer_role, ASK_PERSON.label)
+        person = (QuickReply(label, ASK_PERSON.text, data=f"action=handoff&role={offer_role}"),)
+        offer = f"ご事情にあわせたご相談は、担当の{who}にもできます。"
+    after = "\n\n".join(part for part in (next_step, offer, source, "解決しましたか？") if part)
+    return [Reply(answer), Reply(after, quick_replies=feedback + person + tuple(follow_ups[:3]))]
 
 
 def button(text: str, data: str | None) -> QuickReply:
@@ -218,14 +235,13 @@ def group_notice() -> Reply:
     return Reply("個人的なご相談は、このアカウントとの1対1のトークで送ってください。グループでは、呼びかけられたときだけお答えします。")
 
 
-def small_talk(kind: str, starters: Sequence[QuickReply] = ()) -> Reply:
+def small_talk(kind: str, starters: Sequence[QuickReply] = (), consult: str = CONSULT) -> Reply:
     """A courtesy answered as what it is (triage.small_talk_kind); the starter buttons where a
     conversation may begin."""
     if kind == "thanks":
         return Reply("どういたしまして。お役に立てたならうれしいです。\nまた気になることがあれば、いつでも送ってください。")
     if kind == "goodbye":
-        return Reply("ご連絡ありがとうございました。どうぞお大事になさってください。\n"
-                     "急な体調の変化は119番、迷ったら #7119 へ。")
+        return Reply(f"ご連絡ありがとうございました。どうぞお大事になさってください。\n{urgent_line(consult)}")
     if kind == "greeting":
         return Reply("こんにちは。在宅医療・介護の相談窓口です。\n"
                      "訪問看護、ショートステイ、費用、退院の準備、近くの事業所などについて、ふだんの言葉で送ってください。",
@@ -238,7 +254,7 @@ def small_talk(kind: str, starters: Sequence[QuickReply] = ()) -> Reply:
 def after_emergency() -> Reply:
     """Sent when staff close a consultation that began with an emergency, instead of a survey."""
     return Reply("先日は大変でしたね。その後、ご様子はいかがですか。\n"
-                 "急な変化があれば、迷わず119番へ。\n"
+                 f"{urgent_line()}\n"
                  "落ち着かれたら、これからの療養や介護のことも、いつでもこのトークでご相談ください。",
                  quick_replies=(ASK_PERSON,))
 

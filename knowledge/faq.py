@@ -11,11 +11,12 @@ from typing import Any
 import yaml
 
 from bot.faq import PLACEHOLDER_PATTERN, FaqItem
+from knowledge.hub import FACTS
 
 DATA = Path(__file__).parent / "data"
 FAQ_DIR = DATA / "faq"
 SYNONYMS = DATA / "synonyms.yaml"
-PLACEHOLDERS = frozenset({"hub_name", "hub_phone", "desk_hours"})
+PLACEHOLDERS = frozenset({"hub_name", "hub_phone", "desk_hours", *FACTS})
 AUDIENCES = frozenset({"resident", "professional", "operator"})
 REQUIRED = ("id", "audience", "question", "paraphrases", "answer", "source")
 _ID = re.compile(r"^[a-z_]+\.[a-z0-9_]+$")
@@ -87,15 +88,24 @@ def _read_document(text: str, name: str, result: FaqLoad, seen: dict[str, Proble
 
 
 def validate(directory: Path = FAQ_DIR, topics: Path | None = None) -> list[Problem]:
-    """Every problem, with file and line: also topics without an entry and unknown ids."""
+    """Every problem, with file and line: the resident rules (knowledge.review), topics without an entry,
+    and unknown ids in a group topics.yaml defines (other groups, such as care.*, are the hub's own)."""
+    from knowledge.review import load_glossary, resident_problems, review_entry
+
     result = read_faq(directory)
     problems = list(result.problems)
+    glossary = load_glossary()
+    for item in result.items:
+        if item.audience == "resident":
+            problems += [Problem(item.file, item.line, f"{item.id}: {message}")
+                         for message in resident_problems(item, review_entry(item, glossary))]
     if topics is not None:
         wanted = topic_ids(topics)
+        groups = {topic.split(".")[0] for topic in wanted}
         have = {item.id: item for item in result.items}
         for missing in sorted(set(wanted) - set(have)):
             problems.append(Problem(topics.name, wanted[missing], f"トピック {missing} の FAQ エントリがありません"))
-        for unknown in sorted(set(have) - set(wanted)):
+        for unknown in sorted(i for i in set(have) - set(wanted) if i.split(".")[0] in groups):
             item = have[unknown]
             problems.append(Problem(item.file, item.line, f"id {unknown} は topics.yaml にない未知の id です"))
     return problems
@@ -119,7 +129,8 @@ def load_synonyms(path: Path = SYNONYMS) -> list[list[str]]:
 
 
 def dump_faq(items: Iterable[FaqItem]) -> str:
-    return yaml.safe_dump({"entries": [i.to_mapping() for i in items]}, allow_unicode=True, sort_keys=False)
+    entries = [{k: v for k, v in i.to_mapping().items() if v is not None} for i in items]
+    return yaml.safe_dump({"entries": entries}, allow_unicode=True, sort_keys=False)
 
 
 def _entries_node(root: yaml.Node | None) -> yaml.SequenceNode | None:
@@ -141,6 +152,10 @@ def _check_entry(data: Any, file: str, line: int) -> list[Problem]:
         problems.append(Problem(file, line, f"id {data['id']!r} の形式が不正です（例: resident.costs）"))
     if data["audience"] not in AUDIENCES:
         problems.append(Problem(file, line, f"audience {data['audience']!r} は {sorted(AUDIENCES)} のいずれかです"))
+    if data.get("reviewed") is not None and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", str(data["reviewed"])):
+        problems.append(Problem(file, line, f"reviewed {data['reviewed']!r} は日付（例: 2026-12-06）にしてください"))
+    if data.get("confirm") is not None and not isinstance(data["confirm"], str):
+        problems.append(Problem(file, line, "confirm は確認すべきことを書いた文にしてください"))
     if not isinstance(data["paraphrases"], list):
         problems.append(Problem(file, line, "paraphrases はリストにしてください"))
     for key in ("question", "answer", "next_step"):

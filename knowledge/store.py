@@ -79,6 +79,8 @@ def upsert_faq(session: Session, items: Iterable[FaqItem]) -> tuple[int, int]:
         if changed:
             for key, value in changed.items():
                 setattr(row, key, value)
+            if "confirm" in changed:  # a different claim: the hub has not confirmed this one
+                row.confirmed_at = row.confirmed_by = None
             row.updated_at = utcnow()
             updated += 1
     return created, updated
@@ -128,11 +130,15 @@ def upsert_vacancies(session: Session, rows: Iterable[dict[str, Any]]) -> int:
 
 def faq_items(db: Database) -> list[FaqItem]:
     with db.session() as session:
-        rows = session.scalars(select(FaqEntry).where(FaqEntry.active).order_by(FaqEntry.id)).all()
-        return [FaqItem.from_mapping({
-            "id": r.id, "audience": r.audience, "question": r.question, "answer": r.answer, "source": r.source,
-            "paraphrases": r.paraphrases, "next_step": r.next_step, "quick_replies": r.quick_replies,
-            "tags": r.tags}) for r in rows]
+        return [item_of(r) for r in session.scalars(select(FaqEntry).where(FaqEntry.active).order_by(FaqEntry.id))]
+
+
+def item_of(row: FaqEntry) -> FaqItem:
+    """A stored entry as the core answers with it."""
+    return FaqItem.from_mapping({
+        "id": row.id, "audience": row.audience, "question": row.question, "answer": row.answer,
+        "source": row.source, "paraphrases": row.paraphrases, "next_step": row.next_step,
+        "quick_replies": row.quick_replies, "tags": row.tags, "confirm": row.confirm, "reviewed": row.reviewed})
 
 
 def audit(session: Session, actor: str, action: str, target_type: str, target_id: str,

@@ -23,9 +23,9 @@ CARD = ResourceCard(name="すざか訪問看護ステーション（サンプル
 FULL = ResourceCard(name="ながの短期入所（サンプル）", type_label="短期入所", municipality="長野市", address=None,
                     phone="026-000-0000", hours=None, vacancy="満床（2026-12-01時点）", full=True)
 KINDS = {
-    "an FAQ answer with its buttons": [replies.faq_answer("答え", "次に", "出典: 一般", [
+    "an FAQ answer with its buttons": replies.faq_answer("答え", "次に", "出典: 一般", [
         replies.button("訪問看護ステーションを探す", "action=search&q=%E8%A8%AA"), replies.button("費用は？", "action=faq&faq=resident.costs")],
-        "resident.visiting_nurse", ["resident.costs"])],
+        "resident.visiting_nurse", ["resident.costs"], offer_role="msw"),
     "resources as cards": [replies.resources("須坂市の訪問看護ステーション", [CARD, FULL], True)],
     "no resource found": [replies.resources("須坂市の短期入所", [], False)],
     "the 119 reply": [replies.emergency()],

@@ -44,10 +44,10 @@ def test_a_question_gets_the_faq_answer_by_reply(desk: DeskServer, line: FakeLin
     assert response.status_code == 200
     delivery = line.wait_for_deliveries(1)[0]
     assert delivery.kind == "reply"
-    text = delivery.answer[0]["text"]
-    assert FAQ["resident.visiting_nurse"].answer.splitlines()[0][:20] in text
-    assert "出典" in text
-    labels = [item["action"]["label"] for item in delivery.answer[0]["quickReply"]["items"]]
+    answer, after = delivery.answer[0]["text"], delivery.answer[-1]["text"]  # the answer; whom to call and whence
+    assert FAQ["resident.visiting_nurse"].answer.splitlines()[0][:20] in answer and "出典" not in answer
+    assert "出典: " in after and after.endswith("解決しましたか？")
+    labels = [item["action"]["label"] for item in delivery.answer[-1]["quickReply"]["items"]]
     assert "解決した" in labels and "解決しない" in labels
 
 

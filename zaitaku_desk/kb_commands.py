@@ -7,18 +7,29 @@ import csv
 import io
 import json
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 
 from sqlalchemy import select
 
 from bot.desk import Desk
-from bot.faq import FaqItem
 from db.migrate import upgrade
 from db.models import FaqEntry, Resource
 from db.session import Database
-from knowledge.faq import dump_faq, validate
+from knowledge.faq import dump_faq, load_faq, validate
+from knowledge.hub import FACTS as HUB_FACTS
+from knowledge.hub import load_hub_facts
 from knowledge.opendata import read_opendata, read_resources_csv, read_vacancies_csv
-from knowledge.store import RESOURCES_CSV, VACANCIES_CSV, audit, load_bundled, upsert_resources
+from knowledge.review import EntryReview, load_glossary, review_entry
+from knowledge.store import (
+    RESOURCES_CSV,
+    VACANCIES_CSV,
+    audit,
+    ensure_knowledge,
+    item_of,
+    load_bundled,
+    upsert_resources,
+)
 from zaitaku_desk.settings import get_settings
 
 RESOURCE_COLUMNS = ["id", "name", "type", "municipality", "address", "latitude", "longitude", "phone", "hours",
@@ -26,7 +37,8 @@ RESOURCE_COLUMNS = ["id", "name", "type", "municipality", "address", "latitude",
 
 
 def run(args: argparse.Namespace) -> int:
-    return {"validate": _validate, "load": _load, "export": _export, "import-opendata": _import}[args.action](args)
+    return {"validate": _validate, "review": _review, "load": _load, "export": _export,
+            "import-opendata": _import}[args.action](args)
 
 
 def _database() -> Database:
@@ -44,10 +56,46 @@ def _validate(args: argparse.Namespace) -> int:
         problems += _buttons_without_meaning()
     for line in problems:
         print(line)
+    print("longest first bubbles (resident): " + ", ".join(
+        f"{r.item.id} {r.first_bubble}" for r in _longest(review_entry(i, load_glossary()) for i in load_faq())),
+        file=sys.stderr)
     if topics is None:
         print(f"note: {args.topics} not found; topics were not checked", file=sys.stderr)
     print(f"{len(problems)} problem(s)" if problems else "knowledge is valid", file=sys.stderr)
     return 1 if problems else 0
+
+
+def _longest(reviews: Iterable[EntryReview], n: int = 5) -> list[EntryReview]:
+    resident = [r for r in reviews if r.item.audience == "resident"]
+    return sorted(resident, key=lambda r: -r.first_bubble)[:n]
+
+
+def _review(_args: argparse.Namespace) -> int:
+    """The entries in use (in the database, with the hub's confirmations), resident entries first."""
+    db = _database()
+    ensure_knowledge(db)
+    facts = load_hub_facts(get_settings().hub_facts_file)
+    glossary = load_glossary()
+    with db.session() as session:
+        rows = session.scalars(select(FaqEntry).where(FaqEntry.active)).all()
+        reviews = sorted((review_entry(item_of(r), glossary, facts, confirmed=r.confirmed_at is not None)
+                          for r in rows), key=lambda r: (r.item.audience != "resident", r.item.audience, r.item.id))
+    print(f"hub facts: {facts.path}" + ("  (the bundled SAMPLE hub: write your own and set HUB_FACTS_FILE)"
+                                        if facts.sample else ""))
+    for key in facts.unfilled():
+        print(f"  blank: {key} — {HUB_FACTS[key]}")
+    for r in reviews:
+        flags = [*r.problems, *(f"unexplained: {t}" for t in r.unexplained if not r.problems),
+                 *([f"confirm: {r.confirm}"] if r.confirm else []), *(f"blank hub fact: {n}" for n in r.unfilled_facts)]
+        print(f"{'ok ' if r.ready else '!! '}{r.item.id}  [{r.item.audience}] first bubble {r.first_bubble}, "
+              f"longest line {r.longest_line}, next step {r.next_step}; {r.item.source_label()}; "
+              f"reviewed {r.item.reviewed or 'never'}")
+        for flag in flags:
+            print(f"     {flag}")
+    ready = sum(r.ready for r in reviews)
+    print(f"{ready} of {len(reviews)} entries ready; {sum(bool(r.confirm) for r in reviews)} claim(s) to confirm; "
+          f"{len(facts.unfilled())} hub fact(s) blank", file=sys.stderr)
+    return 0
 
 
 def offline_desk() -> Desk:
@@ -58,11 +106,12 @@ def offline_desk() -> Desk:
     from bot.faq_match import FaqMatcher
     from bot.route_model import model
     from bot.router import Router
-    from knowledge.faq import load_faq, load_synonyms
+    from knowledge.faq import load_synonyms
 
     items = load_faq()
     return Desk(Router(FaqMatcher(items, load_synonyms()), model()), items, lambda *a, **k: ("", []),
-                types.SimpleNamespace(describe=lambda: ""), {"hub_name": "", "hub_phone": ""})
+                types.SimpleNamespace(describe=lambda: ""),
+                {"hub_name": "", "hub_phone": "", **load_hub_facts(get_settings().hub_facts_file).values})
 
 
 def _buttons_without_meaning() -> list[str]:
@@ -92,10 +141,7 @@ def _export(args: argparse.Namespace) -> int:
             text = json.dumps([{"id": f.id, "question": f.question, "audience": f.audience, "active": f.active}
                                for f in faq], ensure_ascii=False, indent=1)
         elif args.format == "yaml":
-            text = dump_faq(FaqItem.from_mapping({
-                "id": f.id, "audience": f.audience, "question": f.question, "answer": f.answer, "source": f.source,
-                "paraphrases": f.paraphrases, "next_step": f.next_step, "quick_replies": f.quick_replies,
-                "tags": f.tags}) for f in faq)
+            text = dump_faq(item_of(f) for f in faq)
         else:
             buffer = io.StringIO()
             writer = csv.writer(buffer, lineterminator="\n")

@@ -25,6 +25,7 @@ from db.migrate import startup_lock, upgrade
 from db.models import KnowledgeVersion, utcnow
 from db.session import Database
 from knowledge.faq import load_synonyms
+from knowledge.hub import load_hub_facts
 from knowledge.search import ResourceSearcher
 from knowledge.store import ensure_knowledge, faq_items
 from zaitaku_desk import handoff, retention, staff_relay
@@ -48,6 +49,7 @@ class Runtime:
         self.db = Database(settings.database_url)
         self.hours = BusinessHours.parse(settings.business_hours, settings.closed_dates, settings.timezone,
                                          settings.observe_public_holidays)
+        self.hub_facts = load_hub_facts(settings.hub_facts_file)
         self.line: LineChannel | None = None
         if settings.line_enabled:
             self.line = LineChannel(settings.line_channel_secret or "", settings.line_channel_access_token or "",
@@ -93,7 +95,7 @@ class Runtime:
         version = self._stored_knowledge_version()
         items = faq_items(self.db)
         router = Router(FaqMatcher(items, load_synonyms()), route_model())
-        hub = {"hub_name": self.settings.hub_name, "hub_phone": self.settings.hub_phone}
+        hub = {"hub_name": self.settings.hub_name, "hub_phone": self.settings.hub_phone, **self.hub_facts.values}
         self.desk = Desk(router, items, ResourceSearcher(self.db), self.hours, hub)
         self.knowledge_version = version  # read before the items: a change meanwhile is caught next time
         if hasattr(self, "pipeline"):

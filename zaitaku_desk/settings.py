@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     # The hub, as residents see it in replies.
     hub_name: str = "須高地域 在宅医療・介護連携相談窓口（サンプル）"
     hub_phone: str = "000-0000-0000"
+    # The hub's own facts that fill the answers (who answers, its services, #7119 in its prefecture, the
+    # record retention period): a YAML file like knowledge/data/hub.yaml. Unset: the bundled sample hub.
+    hub_facts_file: Path | None = None
     timezone: str = "Asia/Tokyo"
     # Weekly hours: "mon-fri 08:30-17:15; sat 09:00-12:00". Days not listed are closed.
     business_hours: str = "mon-fri 08:30-17:15"

@@ -44,6 +44,15 @@ class FaqBody(Input):
     next_step: str | None = None
     quick_replies: list[str] = Field(default_factory=list, max_length=13)
     tags: list[str] = Field(default_factory=list)
+    confirm: str | None = Field(default=None, max_length=500,
+                                description="a claim about the hub's own services the hub has still to confirm")
+    reviewed: str | None = Field(default=None, pattern=r"^\d{4}-\d{2}-\d{2}$",
+                                 description="when the entry was last checked against its source")
+
+    @field_validator("confirm", "reviewed", "next_step")
+    @classmethod
+    def blank_is_none(cls, value: str | None) -> str | None:
+        return value.strip() or None if value is not None else None
 
     @field_validator("question", "answer", "source")
     @classmethod
@@ -74,6 +83,8 @@ class FaqCreate(FaqBody):
 class FaqOut(FaqCreate):
     active: bool
     updated_at: datetime
+    confirmed_at: datetime | None = None
+    confirmed_by: str | None = None
 
 
 class Candidate(BaseModel):
@@ -115,7 +126,8 @@ def _out(row: FaqEntry) -> FaqOut:
     return FaqOut(id=row.id, audience=row.audience,  # type: ignore[arg-type]
                   question=row.question, answer=row.answer, source=row.source,
                   paraphrases=list(row.paraphrases), next_step=row.next_step, quick_replies=list(row.quick_replies),
-                  tags=list(row.tags), active=row.active, updated_at=row.updated_at)
+                  tags=list(row.tags), confirm=row.confirm, reviewed=row.reviewed, active=row.active,
+                  updated_at=row.updated_at, confirmed_at=row.confirmed_at, confirmed_by=row.confirmed_by)
 
 
 # -- the acts, shared by the API below and the console (admin_api/console_knowledge.py) ---------------
@@ -156,11 +168,24 @@ def update_entry(session: Session, runtime: Runtime, faq_id: str, body: FaqBody,
     changed = sorted(k for k, v in values.items() if getattr(row, k) != v)
     for key, value in values.items():
         setattr(row, key, value)
+    if "confirm" in changed:  # a different claim: not confirmed yet
+        row.confirmed_at = row.confirmed_by = None
     if not row.active:
         changed.append("active")
     row.active, row.updated_at = True, utcnow()
     audit(session, actor(staff), "faq.update", "faq", faq_id, {"fields": changed})
     _commit_and_rebuild(session, runtime)
+    return row
+
+
+def confirm_entry(session: Session, faq_id: str, staff: Staff) -> FaqEntry:
+    """The hub has checked the entry's claim about its own services: off the 要確認 list, audited."""
+    row = get_entry(session, faq_id)
+    if not row.confirm:
+        raise HTTPException(status.HTTP_409_CONFLICT, f"FAQ「{faq_id}」には確認の必要な記述がありません。")
+    if row.confirmed_at is None:
+        row.confirmed_at, row.confirmed_by = utcnow(), actor(staff)
+        audit(session, actor(staff), "faq.confirm", "faq", faq_id, {"confirm": row.confirm})
     return row
 
 
@@ -307,6 +332,12 @@ def create_faq(body: FaqCreate, session: SessionDep, staff: KnowledgeStaff, runt
 def update_faq(faq_id: str, body: FaqBody, session: SessionDep, staff: KnowledgeStaff,
                runtime: RuntimeDep) -> FaqOut:
     return _out(update_entry(session, runtime, faq_id, body, staff))
+
+
+@router.post("/faq/{faq_id}/confirm", response_model=FaqOut,
+             summary="Confirm the entry's claim about the hub's own services (coordinator, admin)")
+def confirm_faq(faq_id: str, session: SessionDep, staff: KnowledgeStaff) -> FaqOut:
+    return _out(confirm_entry(session, faq_id, staff))
 
 
 @router.post("/faq/{faq_id}/retire", response_model=FaqOut, summary="Retire an entry: the bot stops using it")
