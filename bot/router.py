@@ -63,6 +63,10 @@ OVERRULE = 0.40
 # hand-off or emergency messages.
 OFFER = 0.25
 OFFER_ACUTE = 0.40
+# A hand-off whose message asks how a service, benefit or procedure works (triage.asks_how_things_work)
+# while a resident entry answers it this surely is answered from the FAQ, with the person offered
+# beside the answer: the resident need not wait for staff to be told what the knowledge says.
+ANSWER_WITH_PERSON = 0.90
 
 
 @dataclass
@@ -74,7 +78,7 @@ class Decision:
     role: str | None = None
     resource: ResourceQuery | None = None
     check: bool = False  # the first reply is the red-flag check (route "handoff", role "nurse")
-    offer: bool = False  # route "handoff": the first reply offers the hand-off instead of making it
+    offer: bool = False  # "handoff": the reply offers the hand-off instead of making it; "faq": beside the answer
     unmatched: bool = False  # nothing in the knowledge fitted well (worth a new FAQ entry, whatever the route)
 
     @property
@@ -135,9 +139,21 @@ class Router:
         elif overruled.route == "handoff" and (chat >= (OFFER_ACUTE if flags.acute else OFFER)
                                                or (triage.good_news(text) and not flags.acute)):
             overruled.offer = True
+        overruled = self._answer_with_person(overruled, text, flags.acute)
         overruled.unmatched = decision.unmatched and (overruled.route in ("handoff", "other")
                                                       or overruled.band == "alternatives")
         return overruled
+
+    def _answer_with_person(self, decision: Decision, text: str, acute: bool) -> Decision:
+        """A nurse or MSW hand-off turned into the FAQ answer with the person offered, when the message
+        asks how something works and a resident entry answers it surely; never with an acute sign live."""
+        top = decision.matches[0] if decision.matches else None
+        if (decision.route != "handoff" or decision.check or acute or decision.role not in ("nurse", "msw")
+                or top is None or top.score < ANSWER_WITH_PERSON
+                or self.matcher.items[top.faq_id].audience != "resident" or not triage.asks_how_things_work(text)):
+            return decision
+        return Decision("faq", faq_id=top.faq_id, band="answer", matches=decision.matches, role=decision.role,
+                        offer=True)
 
     def _rules(self, text: str, matches: list[Match], asked: bool) -> tuple[Decision, bool]:
         """The rules' decision, and whether they are sure of it (not the hand-off for want of a match,

@@ -78,6 +78,16 @@ def asks_to_consult(text: str) -> bool:
     return bool(_CONSULT_REQUEST.search(t) and not _WHERE_OR_WHETHER.search(t) and not _PROGRAM_QUESTION.search(t))
 
 
+def asks_how_things_work(text: str) -> bool:
+    """A question about how a service, benefit or procedure works, asked from within someone's situation
+    (「父の介護で会社を休まなきゃ…介護休業って何日取れますか？」), with no distress, no request to consult on
+    the case and no judgment asked about one person: the FAQ answers it, and a person is offered beside."""
+    t = _prepare(text)
+    if _MSW_URGENT.search(t) or _DISTRESS.search(t) or _JUDGE_REQUEST.search(t) or asks_to_consult(text):
+        return False
+    return bool(_SERVICE_QUESTION.search(t) or _HOW_IT_WORKS.search(t))
+
+
 def small_talk_kind(text: str) -> str:
     """Which courtesy a message is, so that each gets its own answer: "goodbye", "thanks", "greeting"
     or "other" (anything else outside the desk's scope)."""
@@ -249,6 +259,11 @@ _SERVICE_QUESTION = _rx(
     r"|もらうには|頼むには")
 # 「…相談させてください」「相談に乗ってもらえますか」 about someone: the desk is asked to consult on this
 # person (「どこに相談できますか」「相談できる仕組みはありますか」 ask where or whether, which the FAQ answers).
+# How a benefit or service works, asked plainly: 「何日取れますか」「いつまでに」「どうして2割に」「使えますか」.
+_HOW_IT_WORKS = _rx(r"何日|何回|何割|いつまで|いつから|どうして(?:変わ|上が|2割|3割)|なぜ(?:変わ|上が)"
+                    r"|(?:使え|もらえ|借りられ|借りれ|受けられ|出)(?:ます|る)(?:か|の|[?？])|戻って(?:くる|きま)|補助|助成|割引")
+_DISTRESS = _rx(r"限界|もう無理|眠れず|眠れませ|抱えきれ|つらい|辛い|しんどい|疲れ果て|死にたい|消えたい|参って|怖い|こわい|苦し"
+                r"|うちの場合|個別|一緒に(?:検討|考え)|相談です|相談できる(?:方|人)|(?:MSW|ソーシャルワーカー)さん?に")
 _CONSULT_REQUEST = _rx(r"相談させて(?:ください|いただ|ほし|もら)|相談に(?:乗|の)って(?:ください|ほし|もらえ|いただけ|くれ)"
                        r"|相談したい(?:です|のです|んです|と思|。|$)|個別に相談")
 _WHERE_OR_WHETHER = _rx(r"どこ|ところ|窓口|仕組み|ありますか|あります?か|できますか|でしょうか|いただいた|もらった|ありがとう")

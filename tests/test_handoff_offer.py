@@ -86,3 +86,37 @@ def test_the_offer_on_the_try_page(desk: DeskServer) -> None:
                                                   "text": buttons[0]["text"]}).status_code == 202
         wait_until(lambda: any("おつなぎします" in m["text"] for m in client.get("/try/messages").json()["messages"]),
                    timeout=8)
+
+
+# -- an answer with the person offered beside it ------------------------------------------------------
+
+LEAVE = "親の介護で仕事休んでばっかりで、会社におられへんようになりそうや。介護休業とか、お金の面でなんか助けてもらえる制度ないんかな"
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    (LEAVE, ("faq", "care.nursing_care_leave", True, "msw")),
+    # Distress, a request to consult on the case, or a judgment asked: a person, not the FAQ.
+    ("父の介護でもう限界です。眠れません。介護休業って何日取れますか？", ("handoff", None, False, "msw")),
+    ("MSWさんに相談です。独居の方の在宅の支援体制が組めるか一緒に検討してほしいです", ("handoff", None, False, "msw")),
+    ("父の介護と仕事の両立について、個別に相談させてください", ("handoff", None, False, "msw")),
+])
+def test_a_service_question_told_within_a_situation_is_answered_with_the_person_offered(
+        text: str, expected: tuple[object, ...]) -> None:
+    d = Router(FaqMatcher(load_faq(), load_synonyms()), model()).decide(text)
+    assert (d.route, d.faq_id if d.route == "faq" else None, d.offer, d.role) == expected
+
+
+def test_the_answer_carries_the_button_that_hands_over(desk: DeskServer, line: FakeLinePlatform, db: Database) -> None:
+    user = new_user()
+    desk.post_line(line_body("message-text", user=user, text=LEAVE))
+    delivery = line.wait_for_deliveries(1)[0]
+    answer, after = delivery.answer[0]["text"], delivery.answer[-1]["text"]
+    assert "介護休業" in answer and "担当の医療ソーシャルワーカー（MSW）にもできます" in after
+    actions = [item["action"] for item in delivery.messages[-1]["quickReply"]["items"]]
+    person = next(a for a in actions if a["data"] == "action=handoff&role=msw")
+    assert person["label"] == "MSWに相談する"
+    assert conversation_of(db, user).status == "bot"  # staff are not told until it is pressed
+    desk.press(user, person["data"])
+    line.wait_for_deliveries(2)
+    wait_until(lambda: conversation_of(db, user).status == "waiting", timeout=8)
+    assert conversation_of(db, user).needed_role == "msw"

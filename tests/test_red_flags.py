@@ -18,7 +18,7 @@ import yaml
 
 from bot.faq_match import FaqMatcher
 from bot.red_flags import RED_FLAGS_FILE, RedFlags, assess, red_flags
-from bot.route_model import MODEL_FILE, RouteModel, corpus_files, model, read_corpus, train
+from bot.route_model import MODEL_FILE, RouteModel, corpus_files, model, train, training_set
 from bot.router import Router
 from knowledge.faq import load_faq, load_synonyms
 
@@ -119,6 +119,9 @@ def test_near_misses_of_a_family_are_seldom_taken_for_emergencies(router: Router
     "利用者様、本日訪問時にベッドでぐったりされており、声かけへの反応が乏しく顔色不良です",
     "介護保険の更新の書類のことで聞きたいんですが、書き方がわからなくて。それとさっき母が急に今まで経験したことの"
     "ない頭痛だと言って吐いて、今は横になっています。書類は来週までに出せばいいですか",
+    # Beside the care-home and after-a-stroke exceptions below, the real thing is still found.
+    "もう限界　駅のホームにいる　みんなごめん",
+    "脳梗塞のあと、さっき急に言葉が出なくなった",
 ])
 def test_red_flags_hold_in_dialect_hiragana_typos_hedges_and_long_messages(text: str) -> None:
     assert assess(text).emergency
@@ -143,6 +146,9 @@ def test_the_reading_meets_the_finding_whatever_the_script(typed: str, meant: st
     "停電したら吸引器が止まってしまうので、足踏み式を買うべきか迷っています",
     "心臓マッサージのやり方を家族で覚えておきたいです",
     "さっき呼んでも返事しなくて驚いたら、補聴器の電池が切れてただけでした",
+    # First-sight round 25: a care home is not a station platform; a stroke long past is not one now.
+    "認知症の父をずっと家で見てきましたが、もう限界かもしれません。施設を考え始めたけど、グループホーム、有料、サ高住…",
+    "脳梗塞のあと主人が言葉が出にくくなり、飲み込みも悪くなりました。言葉や飲み込みの練習を家でしてもらうことはできますか",
 ])
 def test_figures_of_speech_stories_and_what_ifs_are_not_red(text: str) -> None:
     assert not assess(text).emergency
@@ -150,8 +156,8 @@ def test_figures_of_speech_stories_and_what_ifs_are_not_red(text: str) -> None:
 
 # -- the model --------------------------------------------------------------------------------------
 
-def test_the_bundled_model_is_reproducible_from_the_corpus(tmp_path: Path) -> None:
-    texts, labels = read_corpus(corpus_files())
+def test_the_bundled_model_is_reproducible_from_the_corpus_and_the_faq(tmp_path: Path) -> None:
+    texts, labels = training_set(load_faq())
     out = tmp_path / "model.npz"
     train(texts, labels).save(out)
     rebuilt, bundled = RouteModel.load(out), RouteModel.load(MODEL_FILE)
