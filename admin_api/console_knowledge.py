@@ -32,8 +32,8 @@ from db.models import FaqEntry, Resource, UnansweredQuestion, Vacancy
 from knowledge.faq import PLACEHOLDERS
 from knowledge.hub import FACTS as HUB_FACTS
 from knowledge.opendata import CAPABILITIES, RESOURCE_TYPES
-from knowledge.review import FIRST_BUBBLE_MAX, LINE_MAX, EntryReview, load_glossary, review_entry
-from knowledge.store import item_of, update_vacancy
+from knowledge.review import FIRST_BUBBLE_MAX, LINE_MAX, EntryReview
+from knowledge.store import claim_confirmed, review_stored, update_vacancy
 
 AUDIENCES = {"resident": "住民・家族", "professional": "専門職", "operator": "拠点・運営"}
 REASONS = {"no_match": "答えが見つからなかった", "unhelpful": "回答が役に立たなかった"}
@@ -130,9 +130,10 @@ def build(console: Console) -> APIRouter:
 
     def faq_editor(request: Request, staff: Any, row: FaqEntry | None, values: dict[str, Any],
                    errors: dict[str, str] | None = None, error: str | None = None, status_code: int = 200,
-                   done: str | None = None, question: Any = None) -> Response:
+                   done: str | None = None, question: Any = None, confirmed: bool = False) -> Response:
         return page(request, "faq_edit.html", status_code, staff=staff, row=row, v=values, errors=errors or {},
-                    error=error, done=done, question=question, can_edit=staff.role in KNOWLEDGE_ROLES)
+                    error=error, done=done, question=question, confirmed=confirmed,
+                    can_edit=staff.role in KNOWLEDGE_ROLES)
 
     @router.get("/faq/new")
     async def faq_new(request: Request, staff: KnowledgeEditor, unanswered: int | None = None) -> Response:
@@ -148,7 +149,7 @@ def build(console: Console) -> APIRouter:
         row = await console.act(lambda s: s.get(FaqEntry, faq_id))
         if row is None:
             return page(request, "error.html", 404, staff=staff, message=f"FAQ「{faq_id}」が見つかりません。")
-        return faq_editor(request, staff, row, faq_form_values(row), done=done)
+        return faq_editor(request, staff, row, faq_form_values(row), done=done, confirmed=claim_confirmed(row))
 
     @router.post("/faq/save")
     async def faq_save(request: Request, posted: PostedKnowledgeForm) -> Response:
@@ -186,11 +187,7 @@ def build(console: Console) -> APIRouter:
         return console.back(target, done=f"FAQ「{faq_id}」を確認済みにしました。")
 
     def reviews(session: Session) -> list[EntryReview]:
-        """Every entry in use, reviewed; resident entries first, then by question."""
-        rows = session.scalars(select(FaqEntry).where(FaqEntry.active)).all()
-        glossary, facts = load_glossary(), runtime.hub_facts
-        found = [review_entry(item_of(r), glossary, facts, confirmed=r.confirmed_at is not None) for r in rows]
-        return sorted(found, key=lambda r: (r.item.audience != "resident", r.item.audience, r.item.question))
+        return review_stored(session, runtime.hub_facts)
 
     @router.get("/knowledge/confirm")
     async def confirm_list(request: Request, staff: ConsoleStaff, done: str | None = None,

@@ -103,7 +103,7 @@ class Desk:
         """
         decision = self.router.decide(text)
         if decision.route == "emergency":
-            return [replies.emergency()]
+            return [replies.emergency(self.consult)]
         if decision.check:
             # A search box has no conversation to answer in: the question, with 119 first, no buttons.
             return [replace(self._check(), quick_replies=())]
@@ -216,7 +216,7 @@ class Desk:
                                                      faq_id=decision.faq_id, relay_to_staff=view.status == "waiting"))
         kind = triage.small_talk_kind(text)
         return self._unmatched(decision, Outcome(
-            [replies.small_talk(kind, self.starters if kind in ("greeting", "other") else (), self.consult)],
+            [replies.small_talk(kind, self.consult, self.starters if kind in ("greeting", "other") else ())],
             route="other",
             relay_to_staff=view.status == "waiting"))
 
@@ -238,7 +238,7 @@ class Desk:
                 return Outcome([replies.emergency_guide(self.consult)], route="other", said=said)
             if item == "nearby":
                 return Outcome([replies.ask_where()], route="other", said=said)
-            return Outcome([replies.small_talk("greeting", self.starters)], route="other", said=said)
+            return Outcome([replies.small_talk("greeting", self.consult, self.starters)], route="other", said=said)
         if action == "sample":
             return Outcome([replies.sample_notice()], route="other", said="電話する")
         if action == "search" and params.get("q"):
@@ -285,9 +285,8 @@ class Desk:
         return Outcome(route="other")
 
     # -- building blocks -------------------------------------------------------------------------
-    @staticmethod
-    def _emergency() -> Outcome:
-        return Outcome([replies.emergency()], route="emergency", event="emergency", role="nurse",
+    def _emergency(self) -> Outcome:
+        return Outcome([replies.emergency(self.consult)], route="emergency", event="emergency", role="nurse",
                        urgency="emergency", relay_to_staff=True)
 
     def _check(self) -> replies.Reply:

@@ -5,6 +5,7 @@ Where entries come from (YAML files, the database) is knowledge's business (know
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -66,11 +67,17 @@ class FaqItem:
             "confirm": self.confirm, "reviewed": self.reviewed,
         }
 
+    def claim_digest(self) -> str:
+        """What a hub confirms when it confirms the entry's claim: the claim and the text that makes it.
+        A confirmation holds while this is unchanged."""
+        text = "\x1f".join((self.confirm or "", self.answer, self.next_step or ""))
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
     def source_label(self, short: bool = False) -> str:
         """「出典: 在宅医療連携拠点事業に関するQ&A（…） Q1」 for the console; `short`: the one line under an
         answer (titles only). `general: 介護保険法 第8条` names the law: 「一般的な制度情報（介護保険法 第8条）」."""
         parts = []
-        for piece in re.split(r",\s*|、(?![^（(]*[）)])", self.source):
+        for piece in re.split(r"[,，]\s*|、(?=\s*(?:\d{3}\b|general\b))", self.source):
             key, _, rest = piece.strip().partition(" ")
             key, colon, law = key.partition(":")
             titles = SEED_TITLES.get(key)
@@ -78,8 +85,9 @@ class FaqItem:
                 parts.append(piece.strip())
                 continue
             detail = (law + " " + rest).strip() if colon else rest.strip()
-            if short:  # the title only; a general entry names its law
-                parts.append(detail if key == "general" and colon and detail else titles[1])
+            if short:  # the title only; a general entry names its law, without the details in brackets
+                law_only = re.sub(r"（[^）]*）|\([^)]*\)", "", detail).strip()
+                parts.append(law_only if key == "general" and colon and law_only else titles[1])
             elif key == "general":
                 parts.append(f"{titles[0]}（{detail}）" if detail else titles[0])
             else:

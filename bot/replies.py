@@ -13,21 +13,22 @@ ASK_PERSON = QuickReply("担当者と話したい", "担当者と話したい", 
 OFFER_DECLINED = "大丈夫です"
 SAMPLE_NOTICE = "※これはサンプルデータ（架空の事業所）です。実在しないため電話をかけないでください。"
 LABEL_MAX = 20  # LINE quick-reply labels are at most 20 characters
-# The prefecture's 救急安心センター as a hub without its own setting names it (knowledge/data/hub.yaml).
+# The prefecture's 救急安心センター in its plainest form; the desk uses the hub's own line
+# (`emergency_consult` in knowledge/data/hub.yaml), which says when and for whom it answers.
 CONSULT = "#7119（救急安心センター）"
 
 
-def urgent_line(consult: str = CONSULT) -> str:
+def urgent_line(consult: str) -> str:
     """What ends a reply that leaves someone waiting: the care team's 24-hour line first (someone cared
     for at home), 119 when life may be at risk, the 救急安心センター when unsure."""
     return f"体調が急に変わったら、まず主治医や訪問看護の24時間の連絡先へ。命に関わるときは119番、迷ったら{consult}へ。"
 
 
-def emergency() -> Reply:
+def emergency(consult: str) -> Reply:
     return Reply(
         "🚑 今すぐ119番に電話してください。\n"
         "呼吸や意識がおかしい、強い痛み・出血・けいれんがあるときは、迷わず119番です。\n"
-        "救急車を呼ぶか迷うときは #7119（救急安心センター）へ。\n"
+        f"救急車を呼ぶか迷うときは {consult}へ。\n"
         "当番の看護師にもこの相談を知らせました。",
         urgent=True, call="119",
     )
@@ -38,7 +39,7 @@ def emergency() -> Reply:
 MENU_SAID = {"consult": "相談したい", "nearby": "近くの事業所を探したい", "emergency": "緊急のとき"}
 
 
-def emergency_guide(consult: str = CONSULT) -> Reply:
+def emergency_guide(consult: str) -> Reply:
     """The rich menu's 「緊急のとき」: what to do, with the call button (no emergency is assumed)."""
     return Reply("命に関わるとき（息をしていない、呼びかけに反応しない、強い痛みや大量の出血、けいれんが続く）は、"
                  "すぐに119番へ。\nかかりつけ医や訪問看護の24時間の連絡先があれば、そちらへ。\n"
@@ -67,7 +68,7 @@ def red_flag_check(question: str, options: Sequence[tuple[str, str]]) -> Reply:
                  quick_replies=buttons, urgent=True)
 
 
-def red_flag_none(consult: str = CONSULT) -> str:
+def red_flag_none(consult: str) -> str:
     return ("お答えありがとうございます。\n"
             "かかりつけ医や訪問看護の24時間の連絡先があれば、まずそちらへ電話してください。"
             f"救急車を呼ぶか迷うときは {consult}へ。\n様子が変わったら、すぐに119番へ。")
@@ -92,7 +93,7 @@ def greeting(hub_name: str, hours: str, starters: Sequence[QuickReply] = ()) -> 
     )
 
 
-def handoff(role: str, is_open: bool, hours: str, next_opening: str | None, consult: str = CONSULT) -> Reply:
+def handoff(role: str, is_open: bool, hours: str, next_opening: str | None, consult: str) -> Reply:
     who = RESIDENT_NAMES.get(role, RESIDENT_NAMES["any"])
     if is_open:
         when = "受付時間内です。順番にお返事しますので、このトークでお待ちください。"
@@ -102,7 +103,7 @@ def handoff(role: str, is_open: bool, hours: str, next_opening: str | None, cons
     return Reply(f"担当の{who}におつなぎします。\n{when}\n{urgent_line(consult)}")
 
 
-def handoff_offer(role: str, consult: str = CONSULT) -> Reply:
+def handoff_offer(role: str, consult: str) -> Reply:
     """Asked instead of a hand-off when the message reads more like chit-chat than a request: staff are
     told only if the resident presses the first button."""
     who = RESIDENT_NAMES.get(role, RESIDENT_NAMES["any"])
@@ -118,7 +119,7 @@ def offer_declined() -> Reply:
     return Reply("わかりました。気になることがあれば、いつでも送ってください。")
 
 
-def already_waiting(consult: str = CONSULT) -> Reply:
+def already_waiting(consult: str) -> Reply:
     return Reply(f"担当者にお伝えしています。もうしばらくお待ちください。\n{urgent_line(consult)}")
 
 
@@ -235,7 +236,7 @@ def group_notice() -> Reply:
     return Reply("個人的なご相談は、このアカウントとの1対1のトークで送ってください。グループでは、呼びかけられたときだけお答えします。")
 
 
-def small_talk(kind: str, starters: Sequence[QuickReply] = (), consult: str = CONSULT) -> Reply:
+def small_talk(kind: str, consult: str, starters: Sequence[QuickReply] = ()) -> Reply:
     """A courtesy answered as what it is (triage.small_talk_kind); the starter buttons where a
     conversation may begin."""
     if kind == "thanks":
@@ -254,7 +255,7 @@ def small_talk(kind: str, starters: Sequence[QuickReply] = (), consult: str = CO
 def after_emergency() -> Reply:
     """Sent when staff close a consultation that began with an emergency, instead of a survey."""
     return Reply("先日は大変でしたね。その後、ご様子はいかがですか。\n"
-                 f"{urgent_line()}\n"
+                 "急に具合が変わったら、まず主治医や訪問看護の24時間の連絡先へ。命に関わるときは迷わず119番へ。\n"
                  "落ち着かれたら、これからの療養や介護のことも、いつでもこのトークでご相談ください。",
                  quick_replies=(ASK_PERSON,))
 

@@ -26,11 +26,9 @@ from typing import Any
 
 import numpy as np
 
-from bot.faq import FaqItem
 from bot.red_flags import RedFlags, red_flags
 
-__all__ = ["LABELS", "MODEL_FILE", "RouteModel", "corpus_files", "label_of", "model", "read_corpus", "train",
-           "training_set"]
+__all__ = ["LABELS", "MODEL_FILE", "RouteModel", "corpus_files", "label_of", "model", "read_corpus", "train"]
 
 MODEL_FILE = Path(__file__).resolve().parent.parent / "knowledge" / "data" / "route_model.npz"
 # The corpus (written by people who never saw the rules, see corpus/README.md) and the dev set beside
@@ -142,15 +140,6 @@ def corpus_files() -> list[Path]:
     if not DEV_SET.exists():
         raise FileNotFoundError(f"{DEV_SET}: the dev set is part of the training data")
     return [*files, DEV_SET]
-
-
-def training_set(faq: Iterable[FaqItem] = ()) -> tuple[list[str], list[str]]:
-    """What the model learns from: the corpus and the dev set, and every FAQ entry's question and
-    paraphrases as messages the FAQ answers (so an entry the hub adds is routed to the FAQ once the
-    model is retrained, though no corpus message asks it yet)."""
-    texts, labels = read_corpus(corpus_files())
-    asked = [text for item in faq for text in (item.question, *item.paraphrases)]
-    return texts + asked, labels + ["faq"] * len(asked)
 
 
 def read_corpus(paths: Iterable[Path]) -> tuple[list[str], list[str]]:

@@ -139,18 +139,24 @@ class Router:
         elif overruled.route == "handoff" and (chat >= (OFFER_ACUTE if flags.acute else OFFER)
                                                or (triage.good_news(text) and not flags.acute)):
             overruled.offer = True
-        overruled = self._answer_with_person(overruled, text, flags.acute)
+        overruled = self._answer_with_person(overruled, text, bool(flags.signs))
+        if flags.acute and overruled.route == "faq":
+            # Something acute is live (「痰がからんで苦しそう。吸引はヘルパーでも…」): the check first,
+            # never a general answer that tells no one.
+            return Decision("handoff", role="nurse", matches=matches, check=True)
         overruled.unmatched = decision.unmatched and (overruled.route in ("handoff", "other")
                                                       or overruled.band == "alternatives")
         return overruled
 
-    def _answer_with_person(self, decision: Decision, text: str, acute: bool) -> Decision:
+    def _answer_with_person(self, decision: Decision, text: str, signs: bool) -> Decision:
         """A nurse or MSW hand-off turned into the FAQ answer with the person offered, when the message
-        asks how something works and a resident entry answers it surely; never with an acute sign live."""
+        asks how something works and a resident entry answers it surely; never with a sign in the body
+        live, nor for the nurse when the message describes how someone is."""
         top = decision.matches[0] if decision.matches else None
-        if (decision.route != "handoff" or decision.check or acute or decision.role not in ("nurse", "msw")
+        if (decision.route != "handoff" or decision.check or signs or decision.role not in ("nurse", "msw")
                 or top is None or top.score < ANSWER_WITH_PERSON
-                or self.matcher.items[top.faq_id].audience != "resident" or not triage.asks_how_things_work(text)):
+                or self.matcher.items[top.faq_id].audience != "resident" or not triage.asks_how_things_work(text)
+                or (decision.role == "nurse" and triage.describes_someone(text))):
             return decision
         return Decision("faq", faq_id=top.faq_id, band="answer", matches=decision.matches, role=decision.role,
                         offer=True)

@@ -83,9 +83,16 @@ def asks_how_things_work(text: str) -> bool:
     (「父の介護で会社を休まなきゃ…介護休業って何日取れますか？」), with no distress, no request to consult on
     the case and no judgment asked about one person: the FAQ answers it, and a person is offered beside."""
     t = _prepare(text)
-    if _MSW_URGENT.search(t) or _DISTRESS.search(t) or _JUDGE_REQUEST.search(t) or asks_to_consult(text):
+    if (_MSW_URGENT.search(t) or _DISTRESS.search(t) or _CASE_CONSULT.search(t) or _JUDGE_REQUEST.search(t)
+            or asks_to_consult(text)):
         return False
     return bool(_SERVICE_QUESTION.search(t) or _HOW_IT_WORKS.search(t))
+
+
+def describes_someone(text: str) -> bool:
+    """The message tells how someone's body is now (「床ずれが黒くなってきました」), not only a diagnosis."""
+    t = _prepare(text)
+    return bool(_CLINICAL.search(t) and (_ONGOING.search(t) or _OBSERVATION.search(t)))
 
 
 def small_talk_kind(text: str) -> str:
@@ -259,11 +266,6 @@ _SERVICE_QUESTION = _rx(
     r"|もらうには|頼むには")
 # 「…相談させてください」「相談に乗ってもらえますか」 about someone: the desk is asked to consult on this
 # person (「どこに相談できますか」「相談できる仕組みはありますか」 ask where or whether, which the FAQ answers).
-# How a benefit or service works, asked plainly: 「何日取れますか」「いつまでに」「どうして2割に」「使えますか」.
-_HOW_IT_WORKS = _rx(r"何日|何回|何割|いつまで|いつから|どうして(?:変わ|上が|2割|3割)|なぜ(?:変わ|上が)"
-                    r"|(?:使え|もらえ|借りられ|借りれ|受けられ|出)(?:ます|る)(?:か|の|[?？])|戻って(?:くる|きま)|補助|助成|割引")
-_DISTRESS = _rx(r"限界|もう無理|眠れず|眠れませ|抱えきれ|つらい|辛い|しんどい|疲れ果て|死にたい|消えたい|参って|怖い|こわい|苦し"
-                r"|うちの場合|個別|一緒に(?:検討|考え)|相談です|相談できる(?:方|人)|(?:MSW|ソーシャルワーカー)さん?に")
 _CONSULT_REQUEST = _rx(r"相談させて(?:ください|いただ|ほし|もら)|相談に(?:乗|の)って(?:ください|ほし|もらえ|いただけ|くれ)"
                        r"|相談したい(?:です|のです|んです|と思|。|$)|個別に相談")
 _WHERE_OR_WHETHER = _rx(r"どこ|ところ|窓口|仕組み|ありますか|あります?か|できますか|でしょうか|いただいた|もらった|ありがとう")
@@ -271,6 +273,14 @@ _HYPOTHETICAL = _rx(r"もし(?![てたかくな])|万一|万が一|いざ|仮に
 _ONGOING = _rx(r"てきま|てきた|てきて|ています|ている|てる|でいます|出ていませ|ありません|ないです")
 # Questions about the hub program itself (staffing, subsidies, plans) are never personal.
 _PROGRAM_QUESTION = _rx(r"拠点|事業|補助|要件|計画書|申請書|経費|応募|採択|交付|要綱|手順書")
+# asks_how_things_work: a benefit or service asked about plainly (「何日取れますか」「いつまでに」「どうして
+# 2割に」「使えますか」); what keeps a message with a person: distress, and a case brought to staff by name.
+_HOW_IT_WORKS = _rx(r"何日|何回|何割|いつまで|いつから|どうして(?:変わ|上が|2割|3割)|なぜ(?:変わ|上が)"
+                    r"|(?:使え|もらえ|借りられ|借りれ|受けられ|出)(?:ます|る)(?:か|の|[?？])|戻って(?:くる|きま)|補助|助成|割引")
+_DISTRESS = _rx(r"限界|もう無理|眠れず|眠れませ|抱えきれ|つらい|辛い|しんどい|疲れ果て|死にたい|消えたい|参って|怖い|こわい"
+                r"|苦し|うつ|不安で")
+_CASE_CONSULT = _rx(r"うちの場合|個別|一緒に(?:検討|考え)|相談です|相談できる(?:方|人)|(?:MSW|ソーシャルワーカー)さん?に"
+                    r"|話を聞いて|相談申し上げ|相談したく|協力して(?:くれ|もらえ)(?:ない|ませ)|悩んで|頭が割れ")
 
 # ------------------------------------------------------------------------------------------------
 # is_small_talk

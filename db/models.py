@@ -183,11 +183,12 @@ class FaqEntry(Base):
     quick_replies: Mapped[list[Any]] = mapped_column(default=list)
     tags: Mapped[list[Any]] = mapped_column(default=list)
     source: Mapped[str] = mapped_column(String(200))
-    # A claim about the hub's own services the hub must check (`confirm:` in the files), and who
-    # confirmed it when; a changed claim is open again.
+    # A claim about the hub's own services the hub must check (`confirm:` in the files), who confirmed
+    # it when, and what they confirmed (FaqItem.claim_digest): a changed claim or answer is open again.
     confirm: Mapped[str | None] = mapped_column(Text)
     confirmed_at: Mapped[datetime | None]
     confirmed_by: Mapped[str | None] = mapped_column(String(200))
+    confirmed_digest: Mapped[str | None] = mapped_column(String(64))
     reviewed: Mapped[str | None] = mapped_column(String(10))  # last checked against its source (ISO date)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -12,6 +12,7 @@ import yaml
 
 from bot.faq import PLACEHOLDER_PATTERN, FaqItem
 from knowledge.hub import FACTS
+from knowledge.review import load_glossary, review_entry
 
 DATA = Path(__file__).parent / "data"
 FAQ_DIR = DATA / "faq"
@@ -90,15 +91,13 @@ def _read_document(text: str, name: str, result: FaqLoad, seen: dict[str, Proble
 def validate(directory: Path = FAQ_DIR, topics: Path | None = None) -> list[Problem]:
     """Every problem, with file and line: the resident rules (knowledge.review), topics without an entry,
     and unknown ids in a group topics.yaml defines (other groups, such as care.*, are the hub's own)."""
-    from knowledge.review import load_glossary, resident_problems, review_entry
-
     result = read_faq(directory)
     problems = list(result.problems)
     glossary = load_glossary()
     for item in result.items:
         if item.audience == "resident":
             problems += [Problem(item.file, item.line, f"{item.id}: {message}")
-                         for message in resident_problems(item, review_entry(item, glossary))]
+                         for message in review_entry(item, glossary).problems]
     if topics is not None:
         wanted = topic_ids(topics)
         groups = {topic.split(".")[0] for topic in wanted}

@@ -45,6 +45,9 @@ def load_hub_facts(path: Path | None = None) -> HubFacts:
     missing = [key for key in FACTS if not str(facts.get(key) or "").strip()]
     if missing:
         raise ValueError(f"{path}: 次の項目が空です: {', '.join(missing)}")
+    if "救急安心センター" not in str(facts["emergency_consult"]):
+        raise ValueError(f"{path}: emergency_consult には「救急安心センター」の名前を入れてください（#7119 だけでは"
+                         "何の番号か伝わりません）")
     unknown = sorted(set(facts) - set(FACTS))
     if unknown:
         raise ValueError(f"{path}: 未知の項目です: {', '.join(unknown)}（使えるのは {', '.join(FACTS)}）")

@@ -20,6 +20,7 @@ GLOSSARY = Path(__file__).parent / "data" / "glossary.yaml"
 FIRST_BUBBLE_MAX = 200
 LINE_MAX = 50
 NEXT_STEP_MAX = 140
+SOURCE_LINE_MAX = 60  # the 出典 line under the answer
 PLACEHOLDER_CHARS = 15
 PHONE_LINE = "☎ {hub_phone}"
 
@@ -106,4 +107,9 @@ def resident_problems(item: FaqItem, review: EntryReview) -> list[str]:
                 problems.append(f"電話番号は1行に単独で「{PHONE_LINE}」と書きます: 「{line.strip()}」")
     problems += [f"用語「{term}」が最初に出る所に説明「（…）」がありません（glossary.yaml）"
                  for term in review.unexplained]
+    if len(source := item.source_label(short=True)) > SOURCE_LINE_MAX:
+        problems.append(f"出典の行が {len(source)} 字です（{SOURCE_LINE_MAX} 字まで）: {source}")
+    if not item.reviewed:
+        problems.append("reviewed（出典と照らして確認した日）がありません")
     return problems
+

@@ -18,8 +18,10 @@ from bot.faq import FaqItem
 from db.models import AuditLog, FaqEntry, Resource, Vacancy, utcnow
 from db.session import Database
 from knowledge.faq import DATA, FAQ_DIR, load_faq
+from knowledge.hub import HubFacts
 from knowledge.opendata import import_key, read_resources_csv, read_vacancies_csv
 from knowledge.resource_facts import check_change
+from knowledge.review import EntryReview, load_glossary, review_entry
 
 log = logging.getLogger(__name__)
 
@@ -79,8 +81,6 @@ def upsert_faq(session: Session, items: Iterable[FaqItem]) -> tuple[int, int]:
         if changed:
             for key, value in changed.items():
                 setattr(row, key, value)
-            if "confirm" in changed:  # a different claim: the hub has not confirmed this one
-                row.confirmed_at = row.confirmed_by = None
             row.updated_at = utcnow()
             updated += 1
     return created, updated
@@ -131,6 +131,11 @@ def upsert_vacancies(session: Session, rows: Iterable[dict[str, Any]]) -> int:
 def faq_items(db: Database) -> list[FaqItem]:
     with db.session() as session:
         return [item_of(r) for r in session.scalars(select(FaqEntry).where(FaqEntry.active).order_by(FaqEntry.id))]
+
+
+def claim_confirmed(row: FaqEntry) -> bool:
+    """The hub confirmed this very claim and answer (a changed one is open again)."""
+    return row.confirmed_digest is not None and row.confirmed_digest == item_of(row).claim_digest()
 
 
 def item_of(row: FaqEntry) -> FaqItem:
@@ -213,3 +218,12 @@ def update_resource_fact(session: Session, resource_id: str, fact: str, value: s
     audit(session, actor, "resource.update", "resource", resource.id,
           {"field": column, "before": before, "after": new})
     return f"{resource.name} の{fact}を「{value}」に更新しました。"
+
+
+def review_stored(session: Session, facts: HubFacts) -> list[EntryReview]:
+    """Every entry in use as the desk answers with it, with the hub's confirmations: resident entries
+    first, then by audience and question (what `kb review` prints and the console's 公開前チェック shows)."""
+    glossary = load_glossary()
+    rows = session.scalars(select(FaqEntry).where(FaqEntry.active)).all()
+    found = [review_entry(item_of(r), glossary, facts, confirmed=claim_confirmed(r)) for r in rows]
+    return sorted(found, key=lambda r: (r.item.audience != "resident", r.item.audience, r.item.question))

@@ -195,16 +195,15 @@ def _offline_router() -> Any:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from bot.route_model import MODEL_FILE, corpus_files, train, training_set
-    from knowledge.faq import load_faq
+    from bot.route_model import MODEL_FILE, corpus_files, read_corpus, train
 
     files = corpus_files()
-    texts, labels = training_set(load_faq())
+    texts, labels = read_corpus(files)
     if args.cross_validate:
         _cross_validate(files, args.cross_validate)
     out = args.out or MODEL_FILE
     train(texts, labels).save(out)
-    print(f"trained on {len(texts)} messages from {len(files)} files and the FAQ's paraphrases → {out}")
+    print(f"trained on {len(texts)} messages from {len(files)} files → {out}")
     return 0
 
 
@@ -262,19 +261,16 @@ def _cross_validate(files: list[Path], folds: int) -> None:
 
     from bot.evaluation import read_cases, score, table
     from bot.route_model import label_of, train
-    from knowledge.faq import load_faq
 
     router = _offline_router()
     cases = [case for path in files for case in read_cases(path)]
-    asked = [text for item in load_faq() for text in (item.question, *item.paraphrases)]  # in every fold
     order = list(range(len(cases)))
     random.Random(0).shuffle(order)
     predictions: list[Any] = [None] * len(cases)
     for fold in range(folds):
         held = [i for k, i in enumerate(order) if k % folds == fold]
         kept = [i for k, i in enumerate(order) if k % folds != fold]
-        router.model = train([cases[i].text for i in kept] + asked,
-                             [label_of(cases[i].expect) for i in kept] + ["faq"] * len(asked))
+        router.model = train([cases[i].text for i in kept], [label_of(cases[i].expect) for i in kept])
         for i in held:
             predictions[i] = router.decide(cases[i].text).prediction(cases[i].text)
     print(f"{len(cases)} messages of {len(files)} files, {folds} folds\n")
@@ -285,11 +281,10 @@ def _ablations(router: Any) -> list[tuple[str, Any]]:
     """The desk's router with a part taken away, as (column name, predict)."""
     from bot.evaluation import ModelAlone
     from bot.red_flags import RedFlags
-    from bot.route_model import train, training_set
+    from bot.route_model import corpus_files, read_corpus, train
     from bot.router import Router
-    from knowledge.faq import load_faq
 
-    texts, labels = training_set(load_faq())
+    texts, labels = read_corpus(corpus_files())
     variants: list[tuple[str, Any]] = [
         ("rules alone", Router(router.matcher, None)),
         ("model alone", ModelAlone(router.matcher, router.model)),

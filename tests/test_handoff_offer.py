@@ -90,7 +90,7 @@ def test_the_offer_on_the_try_page(desk: DeskServer) -> None:
 
 # -- an answer with the person offered beside it ------------------------------------------------------
 
-LEAVE = "親の介護で仕事休んでばっかりで、会社におられへんようになりそうや。介護休業とか、お金の面でなんか助けてもらえる制度ないんかな"
+LEAVE = "父の退院で仕事を休み続けていて、このままだと職を失いそうです。介護休業とか、使える制度はないでしょうか"
 
 
 @pytest.mark.parametrize(("text", "expected"), [
@@ -98,6 +98,10 @@ LEAVE = "親の介護で仕事休んでばっかりで、会社におられへ�
     # Distress, a request to consult on the case, or a judgment asked: a person, not the FAQ.
     ("父の介護でもう限界です。眠れません。介護休業って何日取れますか？", ("handoff", None, False, "msw")),
     ("MSWさんに相談です。独居の方の在宅の支援体制が組めるか一緒に検討してほしいです", ("handoff", None, False, "msw")),
+    # A body described (the nurse's), or a sign live: never turned into a general answer.
+    ("父の床ずれが黒くなってきました。訪問看護で受けられますか", ("handoff", None, False, "nurse")),
+    ("母の痰がからんで苦しそう。痰の吸引はヘルパーさんでも受けられますか", ("handoff", None, False, "nurse")),
+    ("父が転んでから歩けなくなり、介護ベッドを借りられますか", ("handoff", None, False, "nurse")),
     ("父の介護と仕事の両立について、個別に相談させてください", ("handoff", None, False, "msw")),
 ])
 def test_a_service_question_told_within_a_situation_is_answered_with_the_person_offered(

@@ -31,7 +31,7 @@ def _shown(item: FaqItem) -> str:
 
 def _reply_texts() -> Iterator[tuple[str, str]]:
     """Every fixed text the bot says (bot.replies), called with sample arguments."""
-    samples = {"role": "nurse", "is_open": False, "hours": "平日", "next_opening": None, "hub_name": "テスト拠点",
+    samples = {"consult": replies.CONSULT, "role": "nurse", "is_open": False, "hours": "平日", "next_opening": None, "hub_name": "テスト拠点",
                "kind": "goodbye", "question": "どれかに当てはまりますか？", "options": [("none", "どれもない")],
                "conversation_id": 1, "helped": True, "kind_label": "画像"}
     for name, function in inspect.getmembers(replies, inspect.isfunction):
@@ -68,7 +68,8 @@ def test_seed_titles_and_answers_carry_no_internal_file_numbers_or_wrong_titles(
 
 # -- safety wording ---------------------------------------------------------------------------------
 
-_SUDDEN = re.compile(r"急な(体調の)?変化|体調が急|急変|容体")
+_SUDDEN = re.compile(r"急な(体調の)?変化|体調が急|急変|容体|急に(具合|様子|体調)")
+_CARE_TEAM = re.compile(r"主治医|訪問看護|かかりつけ")
 
 
 def _safety_problems(where: str, text: str) -> list[str]:
@@ -76,10 +77,12 @@ def _safety_problems(where: str, text: str) -> list[str]:
     for match in re.finditer(r"#7119", text):
         if "救急安心センター" not in text[match.start():match.end() + 30]:
             problems.append(f"{where}: #7119 without 救急安心センター: …{text[match.start():match.end() + 30]}…")
-    for sentence in re.split(r"[。\n]", text):
-        if "119" in sentence.replace("#7119", "") and _SUDDEN.search(sentence) and not re.search(
-                r"主治医|訪問看護|かかりつけ", text):
-            problems.append(f"{where}: 「{sentence}」 sends a sudden change to 119 without the care team's line")
+    at = 0
+    for sentence in re.split(r"(?<=[。\n])", text):
+        if "119" in sentence.replace("#7119", "") and _SUDDEN.search(sentence) and not _CARE_TEAM.search(
+                text[:at + len(sentence)]):  # the care team named in this sentence or before it
+            problems.append(f"{where}: 「{sentence}」 sends a sudden change to 119 without the care team's line first")
+        at += len(sentence)
     return problems
 
 
@@ -91,6 +94,7 @@ def test_no_answer_sends_a_sudden_change_to_119_without_the_care_team_and_7119_i
 
 def test_the_safety_rule_catches_what_it_is_for() -> None:
     assert _safety_problems("x", "急な体調の変化は119番、迷ったら #7119 へ。")  # both faults, as before
+    assert _safety_problems("x", "急に具合が悪くなったら119番へ。主治医にも知らせてください。")  # the care team after
     assert not _safety_problems("x", "体調が急に変わったら、まず主治医や訪問看護の24時間の連絡先へ。命に関わるときは"
                                      "119番、迷ったら #7119（救急安心センター）へ。")
 
@@ -128,8 +132,12 @@ def test_the_hub_facts_file_is_checked_with_a_clear_error(tmp_path: Path) -> Non
     path.write_text("facts:\n  hub_staff: 看護師\n", encoding="utf-8")
     with pytest.raises(ValueError, match="emergency_consult"):
         load_hub_facts(path)
-    path.write_text("facts: {" + ", ".join(f"{k}: x" for k in FACTS) + ", wifi: x}\n", encoding="utf-8")
+    facts = {**{k: "x" for k in FACTS}, "emergency_consult": "#7119（救急安心センター）"}
+    path.write_text("facts: {" + ", ".join(f"{k}: '{v}'" for k, v in facts.items()) + ", wifi: x}\n", encoding="utf-8")
     with pytest.raises(ValueError, match="wifi"):
+        load_hub_facts(path)
+    path.write_text("facts: {" + ", ".join(f"{k}: x" for k in FACTS) + "}\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="救急安心センター"):  # a bare #7119 says nothing to a resident
         load_hub_facts(path)
 
 
@@ -153,6 +161,7 @@ GOOD = """  - id: resident.costs
     paraphrases: [いくらかかる]
     answer: 医療保険と介護保険が使えます。
     source: general
+    reviewed: "2026-12-06"
 """
 
 
@@ -161,7 +170,8 @@ GOOD = """  - id: resident.costs
     (("answer: 医療保険と介護保険が使えます。", "answer: " + "一行にたくさんのことを書いてしまうと読みにくくなります" * 2), "字を超える行"),
     (("answer: 医療保険と介護保険が使えます。", "answer: ケアプランを作ります。"), "用語「ケアプラン」"),
     (("    source: general\n", "    next_step: 電話は{hub_name}（{hub_phone}）へ。\n    source: general\n"), "電話番号は1行に単独で"),
-    (("    source: general\n", "    source: general\n    reviewed: きのう\n"), "reviewed"),
+    (('    reviewed: "2026-12-06"\n', "    reviewed: きのう\n"), "reviewed"),
+    (('    reviewed: "2026-12-06"\n', ""), "reviewed（出典と照らして確認した日）がありません"),
 ])
 def test_kb_validate_reports_each_resident_rule(tmp_path: Path, change: tuple[str, str], expected: str) -> None:
     (tmp_path / "one.yaml").write_text("entries:\n" + GOOD.replace(*change), encoding="utf-8")
@@ -213,3 +223,9 @@ def test_an_faq_answer_on_line_is_the_answer_then_whom_to_call_with_a_short_sour
         assert "quickReply" in messages[2] and "quickReply" not in messages[1]
     finally:
         desk.stop()
+
+
+def test_the_source_line_keeps_a_law_whole_and_short() -> None:
+    item = FaqItem("care.x", "resident", "q", "a", "general: 墓地、埋葬等に関する法律 第5条（火葬許可）, 004 (相談窓口)")
+    assert item.source_label(short=True) == "出典: 墓地、埋葬等に関する法律 第5条／積極的役割を担う医療機関・連携拠点"
+    assert "（火葬許可）" in item.source_label() and "(相談窓口)" in item.source_label()

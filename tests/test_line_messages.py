@@ -28,10 +28,10 @@ KINDS = {
         "resident.visiting_nurse", ["resident.costs"], offer_role="msw"),
     "resources as cards": [replies.resources("須坂市の訪問看護ステーション", [CARD, FULL], True)],
     "no resource found": [replies.resources("須坂市の短期入所", [], False)],
-    "the 119 reply": [replies.emergency()],
+    "the 119 reply": [replies.emergency(replies.CONSULT)],
     "the red-flag check": [replies.red_flag_check("今、次のどれかに当てはまりますか？", [("breathing", "息が苦しい・していない"),
                                                                                ("none", "どれもない")])],
-    "a hand-off only offered": [replies.handoff_offer("nurse")],
+    "a hand-off only offered": [replies.handoff_offer("nurse", replies.CONSULT)],
     "the greeting": [replies.greeting("架空の拠点", "平日 9:00-17:00",
                                       (QuickReply("訪問看護とは", "訪問看護とは", "action=faq&faq=resident.visiting_nurse"),))],
     "a closed emergency's follow-up": [replies.after_emergency()],
@@ -61,7 +61,7 @@ def test_every_reply_kind_is_a_valid_messaging_api_request(channel: LineChannel,
 
 
 def test_the_119_reply_is_the_instruction_then_a_call_button(channel: LineChannel) -> None:
-    (call,) = channel.render([replies.emergency()])
+    (call,) = channel.render([replies.emergency(replies.CONSULT)])
     text, button = call["messages"]
     assert text["type"] == "text" and text["text"].startswith("🚑 今すぐ119番に電話してください。")
     assert button == {"type": "flex", "altText": "119に電話する", "contents": {

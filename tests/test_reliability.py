@@ -67,7 +67,7 @@ def test_thirty_percent_faults_lose_nothing_and_double_nothing(
         statuses = [r.status for r in fake_line.requests]
         late = [r for r in fake_line.requests if r.delay > 0]
         # The faults really happened: errors, rate limits, and deliveries answered after the desk's timeout.
-        assert statuses.count(500) >= 5 and statuses.count(429) >= 5 and len(late) >= 3, statuses
+        assert statuses.count(500) >= 5 and statuses.count(429) >= 5 and len(late) >= 5, statuses
         # Each late delivery was tried once more and found done: its reply token used (400) or its
         # push retry key accepted (409); never delivered a second time.
         assert statuses.count(400) + statuses.count(409) == len(late), statuses

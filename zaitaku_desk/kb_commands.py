@@ -28,6 +28,7 @@ from knowledge.store import (
     ensure_knowledge,
     item_of,
     load_bundled,
+    review_stored,
     upsert_resources,
 )
 from zaitaku_desk.settings import get_settings
@@ -75,11 +76,8 @@ def _review(_args: argparse.Namespace) -> int:
     db = _database()
     ensure_knowledge(db)
     facts = load_hub_facts(get_settings().hub_facts_file)
-    glossary = load_glossary()
     with db.session() as session:
-        rows = session.scalars(select(FaqEntry).where(FaqEntry.active)).all()
-        reviews = sorted((review_entry(item_of(r), glossary, facts, confirmed=r.confirmed_at is not None)
-                          for r in rows), key=lambda r: (r.item.audience != "resident", r.item.audience, r.item.id))
+        reviews = review_stored(session, facts)
     print(f"hub facts: {facts.path}" + ("  (the bundled SAMPLE hub: write your own and set HUB_FACTS_FILE)"
                                         if facts.sample else ""))
     for key in facts.unfilled():

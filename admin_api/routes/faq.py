@@ -28,7 +28,7 @@ from admin_api.deps import (
 from db.models import FaqEntry, Staff, UnansweredQuestion, utcnow
 from knowledge.faq import PLACEHOLDERS, read_faq_text
 from knowledge.input import Input
-from knowledge.store import audit, upsert_faq
+from knowledge.store import audit, claim_confirmed, item_of, upsert_faq
 from zaitaku_desk.runtime import Runtime
 
 router = APIRouter(tags=["knowledge"])
@@ -83,7 +83,8 @@ class FaqCreate(FaqBody):
 class FaqOut(FaqCreate):
     active: bool
     updated_at: datetime
-    confirmed_at: datetime | None = None
+    confirmed: bool = Field(False, description="the hub confirmed this claim as it reads now")
+    confirmed_at: datetime | None = Field(None, description="when it last confirmed a claim of this entry")
     confirmed_by: str | None = None
 
 
@@ -127,7 +128,8 @@ def _out(row: FaqEntry) -> FaqOut:
                   question=row.question, answer=row.answer, source=row.source,
                   paraphrases=list(row.paraphrases), next_step=row.next_step, quick_replies=list(row.quick_replies),
                   tags=list(row.tags), confirm=row.confirm, reviewed=row.reviewed, active=row.active,
-                  updated_at=row.updated_at, confirmed_at=row.confirmed_at, confirmed_by=row.confirmed_by)
+                  updated_at=row.updated_at, confirmed=bool(row.confirm) and claim_confirmed(row),
+                  confirmed_at=row.confirmed_at, confirmed_by=row.confirmed_by)
 
 
 # -- the acts, shared by the API below and the console (admin_api/console_knowledge.py) ---------------
@@ -168,8 +170,6 @@ def update_entry(session: Session, runtime: Runtime, faq_id: str, body: FaqBody,
     changed = sorted(k for k, v in values.items() if getattr(row, k) != v)
     for key, value in values.items():
         setattr(row, key, value)
-    if "confirm" in changed:  # a different claim: not confirmed yet
-        row.confirmed_at = row.confirmed_by = None
     if not row.active:
         changed.append("active")
     row.active, row.updated_at = True, utcnow()
@@ -183,8 +183,9 @@ def confirm_entry(session: Session, faq_id: str, staff: Staff) -> FaqEntry:
     row = get_entry(session, faq_id)
     if not row.confirm:
         raise HTTPException(status.HTTP_409_CONFLICT, f"FAQ「{faq_id}」には確認の必要な記述がありません。")
-    if row.confirmed_at is None:
+    if not claim_confirmed(row):
         row.confirmed_at, row.confirmed_by = utcnow(), actor(staff)
+        row.confirmed_digest = item_of(row).claim_digest()
         audit(session, actor(staff), "faq.confirm", "faq", faq_id, {"confirm": row.confirm})
     return row
 

@@ -5,12 +5,13 @@ and only coordinators and admins may confirm."""
 from __future__ import annotations
 
 from contextlib import closing
+from dataclasses import replace
 
 from sqlalchemy import select
 
 from db.models import AuditLog, FaqEntry
 from db.session import Database
-from knowledge.store import load_bundled
+from knowledge.store import item_of, load_bundled, upsert_faq
 from tests.admin_api.conftest import Api, Member, console_login, csrf_of
 from tests.support import DeskServer
 
@@ -40,15 +41,18 @@ def test_a_claim_is_listed_until_confirmed_and_open_again_when_it_changes(
         assert CLAIM not in console.get("/admin/knowledge/confirm").text
         assert _audited(database, "faq.confirm", ENTRY["id"])
         entry = api.get(f"/faq/{ENTRY['id']}", c).json()
-        assert entry["confirm"] == CLAIM and entry["confirmed_at"] and entry["confirmed_by"]
+        assert entry["confirm"] == CLAIM and entry["confirmed"] and entry["confirmed_at"] and entry["confirmed_by"]
 
-        # The same claim saved again stays confirmed; a different claim is open again.
+        # The same entry saved again stays confirmed; a different claim, or a different answer making
+        # it, is open again.
         body = {k: v for k, v in ENTRY.items() if k != "id"}
-        assert api.request("PUT", f"/faq/{ENTRY['id']}", c, json=body).json()["confirmed_at"]
+        assert api.request("PUT", f"/faq/{ENTRY['id']}", c, json=body).json()["confirmed"]
         changed = api.request("PUT", f"/faq/{ENTRY['id']}", c, json={**body, "confirm": "家族会の開催日"}).json()
-        assert changed["confirmed_at"] is None
+        assert changed["confirmed"] is False
         assert "家族会の開催日" in console.get("/admin/knowledge/confirm").text
-        assert api.post(f"/faq/{ENTRY['id']}/confirm", staff["admin"]).json()["confirmed_at"]
+        assert api.post(f"/faq/{ENTRY['id']}/confirm", staff["admin"]).json()["confirmed"]
+        reworded = {**body, "confirm": "家族会の開催日", "answer": "家族会を毎週開いています（サンプル）。"}
+        assert api.request("PUT", f"/faq/{ENTRY['id']}", c, json=reworded).json()["confirmed"] is False
         # Nothing to confirm: refused, with the reason.
         plain = {**ENTRY, "id": "resident.review_plain", "confirm": None}
         assert api.post("/faq", c, json=plain).status_code == 201
@@ -56,16 +60,21 @@ def test_a_claim_is_listed_until_confirmed_and_open_again_when_it_changes(
         assert refused.status_code == 409 and "確認の必要な記述がありません" in refused.text
 
 
-def test_reloading_the_bundled_files_keeps_the_hubs_confirmations(
+def test_reloading_the_files_keeps_a_confirmation_until_a_release_changes_the_entry(
         database: Database, api: Api, staff: dict[str, Member]) -> None:
     with database.session() as session:
         bundled = session.scalars(select(FaqEntry).where(FaqEntry.confirm.is_not(None),
                                                          FaqEntry.id.like("resident.%"))).first()
         assert bundled is not None, "the bundled knowledge has claims for the hub to confirm"
-        faq_id = bundled.id
-    assert api.post(f"/faq/{faq_id}/confirm", staff["coordinator"]).status_code == 200
-    load_bundled(database)
-    assert api.get(f"/faq/{faq_id}", staff["coordinator"]).json()["confirmed_at"]
+        item = item_of(bundled)
+    assert api.post(f"/faq/{item.id}/confirm", staff["coordinator"]).json()["confirmed"]
+    load_bundled(database)  # the same files again
+    assert api.get(f"/faq/{item.id}", staff["coordinator"]).json()["confirmed"]
+    with database.session() as session:  # a release rewords the answer that makes the claim
+        upsert_faq(session, [replace(item, answer=item.answer + "\n（改訂）")])
+    assert api.get(f"/faq/{item.id}", staff["coordinator"]).json()["confirmed"] is False
+    load_bundled(database)  # back to the confirmed wording
+    assert api.get(f"/faq/{item.id}", staff["coordinator"]).json()["confirmed"]
 
 
 def test_the_review_page_shows_every_entry_resident_first_with_its_figures(

@@ -186,6 +186,7 @@ class FakeLinePlatform(LoopbackFake):
         self._failures: list[_Failure] = []
         self._delays: list[_Delay] = []
         self._chaos: tuple[float, float, random.Random] = (0.0, 0.0, random.Random(0))
+        self._chaos_turns = 0
         self._issued_tokens: set[str] = set()
         self._used_tokens: set[str] = set()
         self._expired_tokens: set[str] = set()
@@ -235,11 +236,12 @@ class FakeLinePlatform(LoopbackFake):
             self._failures.append(_Failure(count, status, retry_after, body, _check_endpoint(endpoint)))
 
     def fail_randomly(self, rate: float, late_seconds: float, seed: int = 0) -> None:
-        """From now on, a share ``rate`` of send requests goes wrong, in equal parts: a 500, a 429
+        """From now on, a share ``rate`` of send requests goes wrong, in equal parts (in turn): a 500, a 429
         (Retry-After: 1), or a delivery whose answer comes ``late_seconds`` late (the caller may time
         out although the message got through). Seeded, so a run can be repeated; ``rate=0`` stops it."""
         with self._cond:
             self._chaos = (rate, late_seconds, random.Random(seed))
+            self._chaos_turns = 0
 
     def delay_next(self, count: int, seconds: float, endpoint: str | None = None) -> None:
         """Hold back the response to the next ``count`` send requests by ``seconds``. The
@@ -273,6 +275,7 @@ class FakeLinePlatform(LoopbackFake):
             self._failures.clear()
             self._delays.clear()
             self._chaos = (0.0, 0.0, random.Random(0))
+            self._chaos_turns = 0
             self._issued_tokens.clear()
             self._used_tokens.clear()
             self._expired_tokens.clear()
@@ -392,7 +395,8 @@ class FakeLinePlatform(LoopbackFake):
         rate, late, rng = self._chaos
         if rate <= 0 or rng.random() >= rate:
             return None, 0.0
-        outcome = rng.choice((500, 429, None))
+        self._chaos_turns += 1  # the three faults in turn, so every run has each in equal parts
+        outcome = (500, 429, None)[self._chaos_turns % 3]
         return (outcome, 0.0) if outcome is not None else (None, late)
 
     def _take_delay(self, kind: SendKind) -> float:

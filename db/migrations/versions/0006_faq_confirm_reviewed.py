@@ -1,4 +1,4 @@
-"""faq_entries: claims about the hub to confirm, who confirmed them, and the last review date
+"""faq_entries: claims about the hub to confirm, who confirmed what and when, and the last review date
 
 Revision ID: 0006
 Revises: 0005
@@ -20,12 +20,14 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('confirm', sa.Text(), nullable=True))
         batch_op.add_column(sa.Column('confirmed_at', sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('confirmed_by', sa.String(length=200), nullable=True))
+        batch_op.add_column(sa.Column('confirmed_digest', sa.String(length=64), nullable=True))
         batch_op.add_column(sa.Column('reviewed', sa.String(length=10), nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table('faq_entries', schema=None) as batch_op:
         batch_op.drop_column('reviewed')
+        batch_op.drop_column('confirmed_digest')
         batch_op.drop_column('confirmed_by')
         batch_op.drop_column('confirmed_at')
         batch_op.drop_column('confirm')
