@@ -122,6 +122,7 @@ def test_near_misses_of_a_family_are_seldom_taken_for_emergencies(router: Router
     # Beside the care-home and after-a-stroke exceptions below, the real thing is still found.
     "もう限界　駅のホームにいる　みんなごめん",
     "脳梗塞のあと、さっき急に言葉が出なくなった",
+    "脳梗塞のあと父が昨日から言葉が出にくくなっています",
 ])
 def test_red_flags_hold_in_dialect_hiragana_typos_hedges_and_long_messages(text: str) -> None:
     assert assess(text).emergency
