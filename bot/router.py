@@ -67,6 +67,9 @@ OFFER_ACUTE = 0.40
 # while a resident entry answers it this surely is answered from the FAQ, with the person offered
 # beside the answer: the resident need not wait for staff to be told what the knowledge says.
 ANSWER_WITH_PERSON = 0.90
+# The red flags' sign of the wish to die said live (not past, not in jest): never answered by the FAQ or
+# as small talk, whatever else is asked. (Farewells and places alone are too common: 「お世話になりました」.)
+_DESPAIR = frozenset({"suicide"})
 
 
 @dataclass
@@ -140,6 +143,10 @@ class Router:
                                                or (triage.good_news(text) and not flags.acute)):
             overruled.offer = True
         overruled = self._answer_with_person(overruled, text, bool(flags.signs))
+        if overruled.route in ("faq", "other") and (flags.signs & _DESPAIR or triage.at_risk(text)):
+            # The wish to die or disappear said live, harm, neglect or abuse beside a practical question
+            # (「…いなくなりたい ヘルパーさんってすぐきてくれる？」): a person, now, not an answer.
+            return Decision("handoff", role="msw", matches=matches)
         if flags.acute and overruled.route == "faq":
             # Something acute is live (「痰がからんで苦しそう。吸引はヘルパーでも…」): the check first,
             # never a general answer that tells no one.

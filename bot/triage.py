@@ -89,6 +89,14 @@ def asks_how_things_work(text: str) -> bool:
     return bool(_SERVICE_QUESTION.search(t) or _HOW_IT_WORKS.search(t))
 
 
+def at_risk(text: str) -> bool:
+    """Someone may come to harm that no FAQ answer prevents: harm to or neglect of the person cared
+    for, abuse or money taken, the wish to follow someone dead. Such a message goes to a person whatever
+    else it asks (「成年後見ってどうやってするの？」 beside 「おばの年金を甥が全部持っていって」)."""
+    t = _prepare(text)
+    return bool(_MSW_URGENT.search(t) or _AT_RISK.search(t))
+
+
 def describes_someone(text: str) -> bool:
     """The message tells how someone's body is now (「床ずれが黒くなってきました」), not only a diagnosis."""
     t = _prepare(text)
@@ -279,6 +287,12 @@ _HOW_IT_WORKS = _rx(r"何日|何回|何割|いつまで|いつから|どうし�
                     r"|(?:使え|もらえ|借りられ|借りれ|受けられ|出)(?:ます|る)(?:か|の|[?？])|戻って(?:くる|きま)|補助|助成|割引")
 _DISTRESS = _rx(r"限界|もう無理|眠れず|眠れませ|抱えきれ|つらい|辛い|しんどい|疲れ果て|死にたい|消えたい|参って|怖い|こわい"
                 r"|苦し|うつ|不安で")
+# at_risk: harm to or neglect of the person cared for, money taken, following someone dead (the wish
+# to die itself is the red flags' to read, live or past, in earnest or in jest).
+_AT_RISK = _rx(r"(?:あと|後)を追(?:いたい|おう|う)|いなくなりたい|死んでくれ|しんでくれ|殺して(?:しま|しそう)|殺しそう|やってしまいそう|手にかけ"
+               r"|道連れ|ほっといて|放って(?:おい|出)|置き去り|見捨て"
+               r"|(?:食事|ごはん|ご飯)も?(?:ろくに)?(?:とって|摂って|食べて)(?:い)?な"
+               r"|(?:年金|お金|通帳)を?[^。]{0,8}?(?:持って(?:いか|いっ|か)|使い込|取られ|とられ|盗られ)")
 _CASE_CONSULT = _rx(r"うちの場合|個別|一緒に(?:検討|考え)|相談です|相談できる(?:方|人)|(?:MSW|ソーシャルワーカー)さん?に"
                     r"|話を聞いて|相談申し上げ|相談したく|協力して(?:くれ|もらえ)(?:ない|ませ)|悩んで|頭が割れ")
 

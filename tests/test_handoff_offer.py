@@ -102,6 +102,15 @@ LEAVE = "父の退院で仕事を休み続けていて、このままだと職�
     ("父の床ずれが黒くなってきました。訪問看護で受けられますか", ("handoff", None, False, "nurse")),
     ("母の痰がからんで苦しそう。痰の吸引はヘルパーさんでも受けられますか", ("handoff", None, False, "nurse")),
     ("父が転んでから歩けなくなり、介護ベッドを借りられますか", ("handoff", None, False, "nurse")),
+    # Harm, neglect, money taken or the wish to follow the dead beside a practical question (a safety
+    # probe of the change): a person, never the FAQ's general answer.
+    ("成年後見ってどうやってするの？ おばの年金を甥が全部持っていって、おばは食事もろくにとってない",
+     ("handoff", None, False, "msw")),
+    ("亡くなった後の手続き、何からやればいい？ 母が死んでから何もする気がおきなくて、私もあとを追いたい",
+     ("handoff", None, False, "msw")),
+    ("かいごしんどい もうむり ははをほっといていなくなりたい ヘルパーさんってすぐきてくれる？", ("handoff", None, False, "msw")),
+    ("痰の吸引、夜中も2時間おきで限界。昨日ついに夫に「早く死んでくれ」って言っちゃって、本当にやってしまいそうで怖い",
+     ("handoff", None, False, "msw")),
     ("父の介護と仕事の両立について、個別に相談させてください", ("handoff", None, False, "msw")),
 ])
 def test_a_service_question_told_within_a_situation_is_answered_with_the_person_offered(
