@@ -13,7 +13,7 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
-from sqlalchemy import or_, select
+from sqlalchemy import case, or_, select
 from sqlalchemy.orm import Session
 
 from admin_api.console import (
@@ -33,7 +33,7 @@ from knowledge.faq import PLACEHOLDERS
 from knowledge.hub import FACTS as HUB_FACTS
 from knowledge.opendata import CAPABILITIES, RESOURCE_TYPES
 from knowledge.review import FIRST_BUBBLE_MAX, LINE_MAX, EntryReview
-from knowledge.store import claim_confirmed, review_stored, update_vacancy
+from knowledge.store import claim_confirmed, item_of, review_stored, update_vacancy
 
 AUDIENCES = {"resident": "住民・家族", "professional": "専門職", "operator": "拠点・運営"}
 REASONS = {"no_match": "答えが見つからなかった", "unhelpful": "回答が役に立たなかった"}
@@ -107,7 +107,10 @@ def build(console: Console) -> APIRouter:
     # -- FAQ ---------------------------------------------------------------------------------------
 
     def faq_rows(session: Session, audience: str, q: str, retired: bool) -> list[FaqEntry]:
-        query = select(FaqEntry).order_by(FaqEntry.id)
+        """Residents' entries first (what the desk answers most), then professionals', then the
+        programme's; by question within each."""
+        first = case((FaqEntry.audience == "resident", 0), (FaqEntry.audience == "professional", 1), else_=2)
+        query = select(FaqEntry).order_by(first, FaqEntry.question, FaqEntry.id)
         if not retired:
             query = query.where(FaqEntry.active)
         if audience:
@@ -117,12 +120,18 @@ def build(console: Console) -> APIRouter:
                                     FaqEntry.answer.contains(q)))
         return list(session.scalars(query.limit(LIST_LIMIT)))
 
+    def faq_listing(session: Session, audience: str, q: str, retired: bool) -> dict[str, Any]:
+        """What the FAQ list shows: the rows, each one's source in words, and which claims are open."""
+        rows = faq_rows(session, audience, q, retired)
+        return {"rows": rows, "sources": {r.id: item_of(r).source_label()[4:] for r in rows},
+                "open_claims": {r.id for r in rows if r.confirm and not claim_confirmed(r)},
+                "audience": audience, "q": q, "retired": retired, "limit": LIST_LIMIT}
+
     @router.get("/faq")
     async def faq_list(request: Request, staff: ConsoleStaff, audience: str = "", q: str = "", retired: bool = False,
                        done: str | None = None) -> Response:
-        rows = await console.act(faq_rows, audience, q.strip(), retired)
-        return page(request, "faq_list.html", staff=staff, rows=rows, audience=audience, q=q, retired=retired,
-                    done=done, limit=LIST_LIMIT)
+        listing = await console.act(faq_listing, audience, q.strip(), retired)
+        return page(request, "faq_list.html", staff=staff, done=done, **listing)
 
     @router.get("/faq/export")
     async def faq_export(request: Request, staff: KnowledgeEditor) -> Response:
@@ -232,9 +241,9 @@ def build(console: Console) -> APIRouter:
                 return console.expired(request)
             result = await console.act(faq_acts.import_entries, runtime, decode_upload(data), staff)
         except HTTPException as exc:
-            rows = await console.act(faq_rows, "", "", False)
-            return page(request, "faq_list.html", 422, staff=staff, rows=rows, audience="", q="", retired=False,
-                        limit=LIST_LIMIT, error="取り込めませんでした。何も変更していません。", problems=lines_of(exc))
+            listing = await console.act(faq_listing, "", "", False)
+            return page(request, "faq_list.html", 422, staff=staff, error="取り込めませんでした。何も変更していません。",
+                        problems=lines_of(exc), **listing)
         return console.back("/admin/faq", done=f"取り込みました: 新規 {result.created}件、更新 {result.updated}件、"
                                                f"変更なし {result.unchanged}件。")
 

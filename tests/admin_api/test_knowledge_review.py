@@ -86,3 +86,14 @@ def test_the_review_page_shows_every_entry_resident_first_with_its_figures(
     assert "公開前チェック" in text and "最初の吹き出し" in text and "最終確認日" in text
     first_resident = text.index("在宅医療とはどんなものですか？")
     assert first_resident < text.index("専門職")  # resident entries before the professional ones
+
+
+def test_the_faq_list_shows_questions_resident_entries_first_with_sources_in_words(
+        desk: DeskServer, staff: dict[str, Member]) -> None:
+    with closing(console_login(desk, staff["nurse"])) as console:
+        page = console.get("/admin/faq").text
+    assert '<a href="/admin/faq/resident.what_is_home_care">在宅医療とはどんなものですか？</a>' in page
+    last_resident = max(page.index(f'href="/admin/faq/{i}"') for i in ("resident.costs", "care.home_help"))
+    assert last_resident < page.index('href="/admin/faq/pro.') < page.index('href="/admin/faq/program.')
+    assert "在宅医療連携拠点事業に関するQ&amp;A（厚生労働省、平成24年度）" in page  # not 「000 Q1」
+    assert "要確認" in page
