@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from admin_api.deps import staff_session
-from admin_api.routes.queue import DEFAULT_STATUSES, QueueItem, queue_items
+from admin_api.routes.queue import QUEUE_TABS, QueueItem, queue_items, status_counts
 from bot.conversation import HELPDESK_LABELS
 from bot.roles import KNOWLEDGE_ROLES, REPORT_ROLES
 from bot.roles import LABELS as ROLE_LABELS
@@ -273,21 +273,31 @@ def build_console(console: Console) -> APIRouter:
         response.delete_cookie(SESSION_COOKIE, path="/admin")
         return response
 
-    def queue_rows(role: str | None, urgency: str | None) -> list[QueueItem]:
+    def queue_rows(tab: str, role: str | None, urgency: str | None) -> list[QueueItem]:
         with runtime.db.session() as session:
-            return queue_items(session, DEFAULT_STATUSES, role, urgency, limit=500)
+            return queue_items(session, [tab if tab in QUEUE_TABS else "waiting"], role, urgency, limit=500)
+
+    def queue_tabs() -> dict[str, int]:
+        with runtime.db.session() as session:
+            counts = status_counts(session)
+        return {tab: counts.get(tab, 0) for tab in QUEUE_TABS}
 
     @router.get("/")
-    async def queue_page(request: Request, staff: ConsoleStaff, role: str | None = None, urgency: str | None = None) -> Response:
-        rows = await runtime.run_db(queue_rows, role, urgency)
-        return render(request, "queue.html", staff=staff, rows=rows, role=role or "", urgency=urgency or "")
+    async def queue_page(request: Request, staff: ConsoleStaff, tab: str = "waiting", role: str | None = None,
+                         urgency: str | None = None) -> Response:
+        tab = tab if tab in QUEUE_TABS else "waiting"
+        rows = await runtime.run_db(queue_rows, tab, role, urgency)
+        return render(request, "queue.html", staff=staff, rows=rows, tab=tab, tabs=await runtime.run_db(queue_tabs),
+                      TAB_NAMES=QUEUE_TABS,
+                      role=role or "", urgency=urgency or "")
 
     @router.get("/queue/rows")
-    async def queue_fragment(request: Request, role: str | None = None, urgency: str | None = None) -> Response:
+    async def queue_fragment(request: Request, tab: str = "waiting", role: str | None = None,
+                             urgency: str | None = None) -> Response:
         """The queue's table body, polled by static/console.js every few seconds."""
         if await console.current(request) is None:
             return Response(status_code=401)
-        rows = await runtime.run_db(queue_rows, role, urgency)
+        rows = await runtime.run_db(queue_rows, tab, role, urgency)
         return render(request, "queue_rows.html", rows=rows)
 
     def conversation_view(conversation_id: int) -> dict[str, Any] | None:

@@ -8,16 +8,21 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
-from sqlalchemy import case, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from admin_api.deps import CurrentStaff, SessionDep
 from bot.conversation import HELPDESK_LABELS
-from db.models import Contact, Conversation, Staff, utcnow
+from db.models import Contact, Conversation, Message, Staff, utcnow
 
 router = APIRouter(tags=["queue"])
 Status = Literal["bot", "waiting", "human", "snoozed", "resolved"]
 DEFAULT_STATUSES: list[Status] = ["waiting", "human", "snoozed"]
+# The console's tabs, in order, with their names.
+QUEUE_TABS: dict[str, str] = {"waiting": "対応待ち", "human": "対応中", "snoozed": "保留", "resolved": "解決済み"}
+# Where a conversation came from, as staff read it.
+CHANNEL_LABELS = {"line": "LINE", "slack": "Slack", "web": "お試しページ", "terminal": "端末（試験用）"}
+PREVIEW_CHARS = 60
 
 
 # The queue's order, applied before any limit so no emergency is ever cut off: emergencies first, then
@@ -29,6 +34,7 @@ QUEUE_ORDER = (case((Conversation.urgency == "emergency", 0), else_=1), Conversa
 class QueueItem(BaseModel):
     id: int
     channel: str
+    channel_label: str  # LINE, お試しページ
     status: str
     status_label: str  # 対応待ち
     helpdesk_status: str  # pending (the word other help-desk tools use)
@@ -41,6 +47,7 @@ class QueueItem(BaseModel):
     handed_off_at: datetime | None
     last_message_at: datetime
     waiting_seconds: float | None  # since the hand-off, while nobody has answered yet
+    preview: str | None  # the first line of what the person last wrote
 
 
 @router.get("/queue", response_model=list[QueueItem],
@@ -56,7 +63,10 @@ def list_queue(session: SessionDep, staff: CurrentStaff,
 def queue_items(session: Session, status: Sequence[str], role: str | None = None, urgency: str | None = None,
                 assignee_id: int | None = None, limit: int = 200) -> list[QueueItem]:
     """The queue as the API and the console show it: sorted and limited in SQL, emergencies first."""
-    query = select(Conversation, Contact, Staff).join(Contact, Contact.id == Conversation.contact_id) \
+    latest = select(Message.text).where(Message.conversation_id == Conversation.id, Message.direction == "in",
+                                        Message.text.is_not(None)) \
+        .order_by(Message.id.desc()).limit(1).correlate(Conversation).scalar_subquery()
+    query = select(Conversation, Contact, Staff, latest).join(Contact, Contact.id == Conversation.contact_id) \
         .outerjoin(Staff, Staff.id == Conversation.assignee_id).where(Conversation.status.in_(status))
     if role:
         query = query.where(Conversation.needed_role == role)
@@ -66,17 +76,29 @@ def queue_items(session: Session, status: Sequence[str], role: str | None = None
         query = query.where(Conversation.assignee_id == assignee_id)
     now = utcnow()
     items = []
-    for conversation, contact, assignee in session.execute(query.order_by(*QUEUE_ORDER).limit(limit)):
+    for conversation, contact, assignee, said in session.execute(query.order_by(*QUEUE_ORDER).limit(limit)):
         waiting = None
         if conversation.handed_off_at and conversation.first_staff_response_at is None \
                 and conversation.status in ("waiting", "human", "snoozed"):
             waiting = (now - conversation.handed_off_at).total_seconds()
         label, helpdesk = HELPDESK_LABELS[conversation.status]
         items.append(QueueItem(
-            id=conversation.id, channel=conversation.channel, status=conversation.status, status_label=label,
+            id=conversation.id, channel=conversation.channel,
+            channel_label=CHANNEL_LABELS.get(conversation.channel, conversation.channel),
+            status=conversation.status, status_label=label,
             helpdesk_status=helpdesk, needed_role=conversation.needed_role, urgency=conversation.urgency,
             contact_name=contact.display_name or f"相談者 #{contact.id}", assignee_id=conversation.assignee_id,
             assignee=assignee.name if assignee else None, opened_at=conversation.opened_at,
             handed_off_at=conversation.handed_off_at, last_message_at=conversation.last_message_at,
-            waiting_seconds=waiting))
+            waiting_seconds=waiting, preview=_first_line(said)))
     return items
+
+
+def status_counts(session: Session) -> dict[str, int]:
+    """How many conversations are in each status (the console's tabs)."""
+    return dict(session.execute(select(Conversation.status, func.count()).group_by(Conversation.status)).all())
+
+
+def _first_line(text: str | None) -> str | None:
+    line = next((part.strip() for part in (text or "").splitlines() if part.strip()), "")
+    return (line[:PREVIEW_CHARS] + "…" if len(line) > PREVIEW_CHARS else line) or None

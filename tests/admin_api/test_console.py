@@ -84,7 +84,13 @@ def test_the_queue_shows_both_status_words_and_marks_emergencies(
     _, emergency = handed_off(desk, database, "父が息をしていない")
     with closing(console_login(desk, staff["msw"])) as client:
         html = client.get("/admin/").text
-        assert f"相談 #{normal}" in html and "対応待ち (pending)" in html
+        assert f"相談 #{normal}" in html and "(pending)" not in html  # Japanese only
+        # Tabs with counts; each row with its person's last words and its channel in Japanese.
+        assert re.search(r'aria-current=page>対応待ち <span class="count">\d+</span>', html)
+        assert all(f">{label} <span" in html for label in ("対応中", "保留", "解決済み"))
+        row = html[html.index(f'data-id="{normal}"'):]
+        row = row[:row.index("</tr>")]
+        assert '<div class="preview">人と話したい</div>' in row and "<td>LINE</td>" in row
         row = re.search(rf'<tr class="emergency" data-id="{emergency}">', html)
         assert row and "🚑 緊急" in html
         assert html.index(f'data-id="{emergency}"') < html.index(f'data-id="{normal}"')

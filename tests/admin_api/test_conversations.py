@@ -49,6 +49,8 @@ def test_the_queue_shows_hand_offs_with_both_status_words_and_waiting_time(
     assert by_id[normal]["status"] == "waiting"
     assert (by_id[normal]["status_label"], by_id[normal]["helpdesk_status"]) == ("対応待ち", "pending")
     assert by_id[normal]["waiting_seconds"] >= 0
+    assert (by_id[normal]["preview"], by_id[normal]["channel_label"]) == ("人と話したい", "LINE")
+    assert by_id[emergency]["preview"] == "父が息をしていない"
     assert queue[0]["urgency"] == "emergency"  # emergencies first
     only_emergencies = api.get("/queue", staff["msw"], params={"urgency": "emergency"}).json()
     assert emergency in {i["id"] for i in only_emergencies} and normal not in {i["id"] for i in only_emergencies}
