@@ -263,6 +263,7 @@ class Desk:
             if params.get("value") == "yes":
                 return Outcome([replies.feedback_thanks()], route="other", faq_id=params.get("faq"))
             alternatives = self._for(professional, [a for a in params.get("alt", "").split(",") if a in self.faq])
+            # Scores are filled in where the message is at hand (the pipeline matches it again).
             candidates = [(params.get("faq", ""), 0.0)] + [(a, 0.0) for a in alternatives]
             if alternatives:
                 reply = self._alternatives(alternatives)

@@ -468,9 +468,14 @@ class Pipeline:
                                        Message.sender_kind == "contact").order_by(Message.id.desc()).limit(1)).first()
         if not text:
             return
+        # A button press carries no scores: the question it answered is matched again, so staff see how
+        # sure the bot was of the entry it answered with and of each alternative.
+        scores = dict(outcome.candidates) if inbound.kind == "text" else {
+            m.faq_id: m.score for m in self.desk.router.matcher.search(text)}
         session.add(UnansweredQuestion(
             conversation_id=conversation.id, text=text, reason="no_match" if inbound.kind == "text" else "unhelpful",
-            candidates=[{"faq_id": faq_id, "score": round(score, 3)} for faq_id, score in outcome.candidates]))
+            candidates=[{"faq_id": faq_id, "score": None if scores.get(faq_id) is None else round(scores[faq_id], 3)}
+                        for faq_id, _ in outcome.candidates]))
 
     def _answered_survey(self, session: Session, contact: Contact, inbound: Any) -> Conversation | None:
         """The satisfaction answer belongs to the resolved consultation it is about, not a new one."""

@@ -90,7 +90,7 @@ class FaqOut(FaqCreate):
 
 class Candidate(BaseModel):
     faq_id: str
-    score: float
+    score: float | None  # how sure the bot was (None: an entry the matcher no longer ranks for the text)
     question: str | None
 
 
@@ -242,7 +242,8 @@ def unanswered_questions(session: Session, include_handled: bool = False) -> lis
     questions = {f.id: f.question for f in session.scalars(select(FaqEntry).where(FaqEntry.id.in_(ids)))} if ids else {}
     return [UnansweredOut(
         id=r.id, conversation_id=r.conversation_id, text=r.text, reason=r.reason,
-        candidates=[Candidate(faq_id=str(c.get("faq_id")), score=float(c.get("score") or 0),
+        candidates=[Candidate(faq_id=str(c.get("faq_id")),
+                              score=None if c.get("score") is None else float(c["score"]),
                               question=questions.get(str(c.get("faq_id")))) for c in (r.candidates or [])
                     if isinstance(c, dict) and c.get("faq_id")],
         created_at=r.created_at, handled_at=r.handled_at, handled_faq_id=r.handled_faq_id) for r in rows]

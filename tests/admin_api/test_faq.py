@@ -126,3 +126,15 @@ def test_a_question_that_is_not_knowledge_is_dismissed(database: Database, api: 
     assert handled[question_id]["handled_at"] and handled[question_id]["handled_faq_id"] is None
     assert _audited(database, "unanswered.dismiss", str(question_id))
     assert api.post("/unanswered/999999/dismiss", staff["admin"]).status_code == 404
+
+
+def test_an_unhelpful_answer_is_listed_with_how_sure_the_bot_was(
+        desk: DeskServer, api: Api, staff: dict[str, Member], line: FakeLinePlatform) -> None:
+    user, question = new_user(), "訪問看護ってどうやって頼むの？"
+    desk.post_line(line_body("message-text", user=user, text=question))
+    buttons = [item["action"] for item in line.wait_for_deliveries(1)[0].messages[-1]["quickReply"]["items"]]
+    desk.press(user, next(b["data"] for b in buttons if "value=no" in b["data"]))
+    listed = wait_until(lambda: next((q for q in api.get("/unanswered", staff["nurse"]).json()
+                                      if q["text"] == question and q["reason"] == "unhelpful"), None), timeout=8)
+    answered = listed["candidates"][0]
+    assert answered["faq_id"] == "resident.visiting_nurse" and answered["score"] > 0.5  # not 0.00 any more
