@@ -288,8 +288,7 @@ def build_console(console: Console) -> APIRouter:
         tab = tab if tab in QUEUE_TABS else "waiting"
         rows = await runtime.run_db(queue_rows, tab, role, urgency)
         return render(request, "queue.html", staff=staff, rows=rows, tab=tab, tabs=await runtime.run_db(queue_tabs),
-                      TAB_NAMES=QUEUE_TABS,
-                      role=role or "", urgency=urgency or "")
+                      TAB_NAMES=QUEUE_TABS, role=role or "", urgency=urgency or "")
 
     @router.get("/queue/rows")
     async def queue_fragment(request: Request, tab: str = "waiting", role: str | None = None,

@@ -76,7 +76,10 @@ def queue_items(session: Session, status: Sequence[str], role: str | None = None
         query = query.where(Conversation.assignee_id == assignee_id)
     now = utcnow()
     items = []
-    for conversation, contact, assignee, said in session.execute(query.order_by(*QUEUE_ORDER).limit(limit)):
+    # Closed conversations: the most recently closed first; open ones: the queue's order.
+    order = ((Conversation.resolved_at.desc().nulls_last(), Conversation.id.desc()) if list(status) == ["resolved"]
+             else QUEUE_ORDER)
+    for conversation, contact, assignee, said in session.execute(query.order_by(*order).limit(limit)):
         waiting = None
         if conversation.handed_off_at and conversation.first_staff_response_at is None \
                 and conversation.status in ("waiting", "human", "snoozed"):

@@ -3,6 +3,7 @@ return to bot, reassign and snooze, and who may do what to a conversation someon
 
 from __future__ import annotations
 
+import re
 import threading
 from contextlib import closing
 from datetime import timedelta
@@ -273,3 +274,18 @@ def test_snooze_sets_a_conversation_aside_until_its_time_or_until_the_resident_w
     wait_until(lambda: _status(database, conversation_id) == ("human", nurse.id), timeout=8)
     actions = _actions(database, conversation_id)
     assert actions.count("conversation.snooze") == 2 and "conversation.wake" in actions
+
+
+def test_each_status_has_its_tab_and_a_resolved_conversation_stays_reachable(
+        desk: DeskServer, database: Database, api: Api, staff: dict[str, Member], line: FakeLinePlatform) -> None:
+    _, cid = handed_off(desk, database, "退院後の生活のことで話したいです")
+    nurse = staff["nurse"]
+    with closing(console_login(desk, nurse)) as client:
+        assert f'data-id="{cid}"' in client.get("/admin/").text  # 対応待ち, the default tab
+        assert api.post(f"/conversations/{cid}/claim", nurse).status_code == 200
+        assert f'data-id="{cid}"' not in client.get("/admin/").text
+        assert f'data-id="{cid}"' in client.get("/admin/", params={"tab": "human"}).text
+        assert api.post(f"/conversations/{cid}/resolve", nurse).status_code == 200
+        closed = client.get("/admin/queue/rows", params={"tab": "resolved"}).text
+        assert f'data-id="{cid}"' in closed and "解決済み" in closed
+        assert re.search(r'data-id="(\d+)"', closed).group(1) == str(cid)  # the latest closed on top
