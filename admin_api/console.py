@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from admin_api.deps import staff_session
-from admin_api.routes.queue import QUEUE_TABS, QueueItem, queue_items, status_counts
+from admin_api.routes.queue import CHANNEL_LABELS, QUEUE_TABS, QueueItem, queue_items, status_counts
 from bot.conversation import HELPDESK_LABELS
 from bot.roles import KNOWLEDGE_ROLES, REPORT_ROLES
 from bot.roles import LABELS as ROLE_LABELS
@@ -321,7 +321,9 @@ def build_console(console: Console) -> APIRouter:
         view = await runtime.run_db(conversation_view, conversation_id)
         if view is None:
             return render(request, "error.html", 404, staff=staff, message=f"相談 #{conversation_id} が見つかりません。")
-        return render(request, "conversation.html", staff=staff, done=done, error=error, **view)
+        mine = view["assignee"] is not None and view["assignee"].id == staff.id and view["c"].status == "human"
+        return render(request, "conversation.html", staff=staff, done=done, error=error, mine=mine,
+                      CHANNEL_LABELS=CHANNEL_LABELS, **view)
 
     @router.post("/conversations/{conversation_id}/{act}")
     async def conversation_act(request: Request, posted: PostedForm, conversation_id: int, act: str) -> Response:

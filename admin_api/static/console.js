@@ -1,3 +1,10 @@
+// A conversation: the newest message at the bottom, next to the reply box, in view.
+(function () {
+  "use strict";
+  var messages = document.getElementById("messages");
+  if (messages) { messages.scrollTop = messages.scrollHeight; }
+})();
+
 // The live queue: re-fetch the table body every few seconds (no framework, no external code).
 (function () {
   "use strict";

@@ -289,3 +289,24 @@ def test_each_status_has_its_tab_and_a_resolved_conversation_stays_reachable(
         closed = client.get("/admin/queue/rows", params={"tab": "resolved"}).text
         assert f'data-id="{cid}"' in closed and "解決済み" in closed
         assert re.search(r'data-id="(\d+)"', closed).group(1) == str(cid)  # the latest closed on top
+
+
+def test_the_conversation_page_offers_only_the_acts_that_apply_now(
+        desk: DeskServer, database: Database, api: Api, staff: dict[str, Member], line: FakeLinePlatform) -> None:
+    _, cid = handed_off(desk, database, "介護保険の更新のことで相談したいです")
+    nurse = staff["nurse"]
+    with closing(console_login(desk, nurse)) as client:
+        def page() -> str:
+            return client.get(f"/admin/conversations/{cid}").text
+        waiting = page()
+        assert 'value="claim"' in waiting and '<textarea id="reply" name="text" rows="4" maxlength="5000" disabled>' in waiting
+        assert "<dd>LINE</dd>" in waiting
+        assert api.post(f"/conversations/{cid}/claim", nurse).status_code == 200
+        owned = page()
+        assert 'value="claim"' not in owned and 'value="resolve"' in owned
+        assert '<textarea id="reply" name="text" rows="4" maxlength="5000">' in owned  # the owner writes
+        # The newest message is last, right above the reply box.
+        assert owned.index("介護保険の更新のことで相談したいです") < owned.index('id="reply"')
+        assert api.post(f"/conversations/{cid}/resolve", nurse).status_code == 200
+        closed = page()
+        assert not any(f'value="{act}"' in closed for act in ("claim", "resolve", "return"))
