@@ -273,9 +273,10 @@ def build_console(console: Console) -> APIRouter:
         response.delete_cookie(SESSION_COOKIE, path="/admin")
         return response
 
-    def queue_rows(tab: str, role: str | None, urgency: str | None) -> list[QueueItem]:
+    def queue_rows(staff: Staff, tab: str, role: str | None, urgency: str | None, mine: bool, q: str) -> list[QueueItem]:
         with runtime.db.session() as session:
-            return queue_items(session, [tab if tab in QUEUE_TABS else "waiting"], role, urgency, limit=500)
+            return queue_items(session, [tab if tab in QUEUE_TABS else "waiting"], role or None, urgency or None,
+                               staff.id if mine else None, limit=500, search=q.strip()[:100] or None)
 
     def queue_tabs() -> dict[str, int]:
         with runtime.db.session() as session:
@@ -283,20 +284,21 @@ def build_console(console: Console) -> APIRouter:
         return {tab: counts.get(tab, 0) for tab in QUEUE_TABS}
 
     @router.get("/")
-    async def queue_page(request: Request, staff: ConsoleStaff, tab: str = "waiting", role: str | None = None,
-                         urgency: str | None = None) -> Response:
+    async def queue_page(request: Request, staff: ConsoleStaff, tab: str = "waiting", role: str = "",
+                         urgency: str = "", mine: bool = False, q: str = "") -> Response:
         tab = tab if tab in QUEUE_TABS else "waiting"
-        rows = await runtime.run_db(queue_rows, tab, role, urgency)
+        rows = await runtime.run_db(queue_rows, staff, tab, role, urgency, mine, q)
         return render(request, "queue.html", staff=staff, rows=rows, tab=tab, tabs=await runtime.run_db(queue_tabs),
-                      TAB_NAMES=QUEUE_TABS, role=role or "", urgency=urgency or "")
+                      TAB_NAMES=QUEUE_TABS, role=role, urgency=urgency, mine=mine, q=q)
 
     @router.get("/queue/rows")
-    async def queue_fragment(request: Request, tab: str = "waiting", role: str | None = None,
-                             urgency: str | None = None) -> Response:
+    async def queue_fragment(request: Request, tab: str = "waiting", role: str = "", urgency: str = "",
+                             mine: bool = False, q: str = "") -> Response:
         """The queue's table body, polled by static/console.js every few seconds."""
-        if await console.current(request) is None:
+        staff = await console.current(request)
+        if staff is None:
             return Response(status_code=401)
-        rows = await runtime.run_db(queue_rows, tab, role, urgency)
+        rows = await runtime.run_db(queue_rows, staff, tab, role, urgency, mine, q)
         return render(request, "queue_rows.html", rows=rows)
 
     def conversation_view(conversation_id: int) -> dict[str, Any] | None:

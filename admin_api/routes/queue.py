@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import Session
 
 from admin_api.deps import CurrentStaff, SessionDep
@@ -56,13 +56,16 @@ def list_queue(session: SessionDep, staff: CurrentStaff,
                status: Annotated[list[Status], Query()] = DEFAULT_STATUSES,
                role: Literal["nurse", "msw", "any"] | None = None,
                urgency: Literal["normal", "emergency"] | None = None,
-               mine: bool = False, limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> list[QueueItem]:
-    return queue_items(session, status, role, urgency, staff.id if mine else None, limit)
+               mine: bool = False, limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+               q: Annotated[str | None, Query(max_length=100, description="words in the name or any message")] = None,
+               ) -> list[QueueItem]:
+    return queue_items(session, status, role, urgency, staff.id if mine else None, limit, (q or "").strip() or None)
 
 
 def queue_items(session: Session, status: Sequence[str], role: str | None = None, urgency: str | None = None,
-                assignee_id: int | None = None, limit: int = 200) -> list[QueueItem]:
-    """The queue as the API and the console show it: sorted and limited in SQL, emergencies first."""
+                assignee_id: int | None = None, limit: int = 200, search: str | None = None) -> list[QueueItem]:
+    """The queue as the API and the console show it: sorted and limited in SQL, emergencies first.
+    `search`: conversations whose contact's name or any message holds these words."""
     latest = select(Message.text).where(Message.conversation_id == Conversation.id, Message.direction == "in",
                                         Message.text.is_not(None)) \
         .order_by(Message.id.desc()).limit(1).correlate(Conversation).scalar_subquery()
@@ -74,6 +77,9 @@ def queue_items(session: Session, status: Sequence[str], role: str | None = None
         query = query.where(Conversation.urgency == urgency)
     if assignee_id is not None:
         query = query.where(Conversation.assignee_id == assignee_id)
+    if search:
+        said = select(Message.id).where(Message.conversation_id == Conversation.id, Message.text.contains(search))
+        query = query.where(or_(Contact.display_name.contains(search), said.exists()))
     now = utcnow()
     items = []
     # Closed conversations: the most recently closed first; open ones: the queue's order.

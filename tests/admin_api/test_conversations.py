@@ -310,3 +310,21 @@ def test_the_conversation_page_offers_only_the_acts_that_apply_now(
         assert api.post(f"/conversations/{cid}/resolve", nurse).status_code == 200
         closed = page()
         assert not any(f'value="{act}"' in closed for act in ("claim", "resolve", "return"))
+
+
+def test_the_queue_filters_by_owner_and_finds_words_in_messages(
+        desk: DeskServer, database: Database, api: Api, staff: dict[str, Member], line: FakeLinePlatform) -> None:
+    _, mine = handed_off(desk, database, "ぬか漬けの先生に相談したいです")
+    _, other = handed_off(desk, database, "人と話したいです、急ぎではありません")
+    nurse = staff["nurse"]
+    assert api.post(f"/conversations/{mine}/claim", nurse).status_code == 200
+    found = {item["id"] for item in api.get("/queue", nurse, params={"q": "ぬか漬け"}).json()}
+    assert mine in found and other not in found
+    with closing(console_login(desk, nurse)) as client:
+        rows = client.get("/admin/queue/rows", params={"tab": "human", "mine": "true"}).text
+        assert f'data-id="{mine}"' in rows
+        rows = client.get("/admin/queue/rows", params={"tab": "waiting", "q": "ぬか漬け"}).text
+        assert f'data-id="{mine}"' not in rows and f'data-id="{other}"' not in rows  # claimed, and not these words
+        rows = client.get("/admin/queue/rows", params={"tab": "waiting", "q": "急ぎではありません"}).text
+        assert f'data-id="{other}"' in rows
+    assert api.get("/queue", nurse, params={"q": "あ" * 101}).status_code == 422
