@@ -57,8 +57,9 @@ def _validate(args: argparse.Namespace) -> int:
         problems += _buttons_without_meaning()
     for line in problems:
         print(line)
+    glossary = load_glossary()
     print("longest first bubbles (resident): " + ", ".join(
-        f"{r.item.id} {r.first_bubble}" for r in _longest(review_entry(i, load_glossary()) for i in load_faq())),
+        f"{r.item.id} {r.first_bubble}" for r in _longest(review_entry(i, glossary) for i in load_faq())),
         file=sys.stderr)
     if topics is None:
         print(f"note: {args.topics} not found; topics were not checked", file=sys.stderr)
@@ -83,8 +84,9 @@ def _review(_args: argparse.Namespace) -> int:
     for key in facts.unfilled():
         print(f"  blank: {key} — {HUB_FACTS[key]}")
     for r in reviews:
-        flags = [*r.problems, *(f"unexplained: {t}" for t in r.unexplained if not r.problems),
-                 *([f"confirm: {r.confirm}"] if r.confirm else []), *(f"blank hub fact: {n}" for n in r.unfilled_facts)]
+        # (a resident entry's unexplained terms are already among its problems)
+        flags = [*r.problems, *([f"confirm: {r.confirm}"] if r.confirm else []),
+                 *(f"blank hub fact: {n}" for n in r.unfilled_facts)]
         print(f"{'ok ' if r.ready else '!! '}{r.item.id}  [{r.item.audience}] first bubble {r.first_bubble}, "
               f"longest line {r.longest_line}, next step {r.next_step}; {r.item.source_label()}; "
               f"reviewed {r.item.reviewed or 'never'}")
