@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import BaseModel
 
-from admin_api import console_knowledge, console_reports
+from admin_api import console_knowledge, console_reports, console_team
 from admin_api.console import Console, build_console
 from admin_api.routes import contacts, conversations, faq, queue, reports, resources, staff
 from admin_api.tryout import build_tryout
@@ -37,7 +37,8 @@ def build_router(runtime: Runtime, console: Console) -> APIRouter:
         api.include_router(module.router)
     router = APIRouter()
     router.include_router(api)
-    for pages in (build_console(console), console_knowledge.build(console), console_reports.build(console)):
+    for pages in (build_console(console), console_knowledge.build(console), console_reports.build(console),
+                  console_team.build(console)):
         router.include_router(pages)
     router.include_router(build_tryout(runtime))
     return router

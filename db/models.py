@@ -91,6 +91,12 @@ class Conversation(Base):
     first_staff_response_at: Mapped[datetime | None]
     resolved_at: Mapped[datetime | None]
     snoozed_until: Mapped[datetime | None]
+    snooze_reason: Mapped[str | None] = mapped_column(Text)  # why it was set aside, said again when it wakes
+    # Outside hours, who on the duty rota was last called for it (zaitaku_desk.duty), when, and which of
+    # the rota's places (1: first on duty, 2: the next…).
+    paged_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    paged_at: Mapped[datetime | None]
+    page_position: Mapped[int | None] = mapped_column(Integer)
     last_message_at: Mapped[datetime] = mapped_column(default=utcnow)
     # Where the staff thread for this conversation lives (Slack channel and thread ts).
     staff_thread_channel: Mapped[str | None] = mapped_column(String(64))
@@ -257,6 +263,52 @@ class Staff(Base):
     token_hash: Mapped[str | None] = mapped_column(String(128), unique=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ConversationLabel(Base):
+    """A label staff put on a conversation (「要訪問」「ケアマネ連絡済」); the queue filters by it."""
+
+    __tablename__ = "conversation_labels"
+
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"), primary_key=True)
+    label: Mapped[str] = mapped_column(String(20), primary_key=True, index=True)
+    added_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    added_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CannedReply(Base):
+    """A staff reply kept for reuse (定型文), chosen by its short code; {利用者名} {拠点名} {担当者名} are
+    filled for the conversation it is used in (zaitaku_desk.canned)."""
+
+    __tablename__ = "canned_replies"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(20), unique=True)
+    title: Mapped[str] = mapped_column(String(100))
+    body: Mapped[str] = mapped_column(Text)
+    updated_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class DutySlot(Base):
+    """The weekly duty rota (当番): who is called, in order, outside business hours on each kind of day.
+    `day` 0–6 is Monday–Sunday, 7 a holiday or closure; `position` 1 is called first."""
+
+    __tablename__ = "duty_slots"
+
+    day: Mapped[int] = mapped_column(Integer, primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
+
+
+class DutyOverride(Base):
+    """Who is on duty on one date instead of the weekly rota (a swap, a holiday cover)."""
+
+    __tablename__ = "duty_overrides"
+
+    on: Mapped[date] = mapped_column(Date, primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
 
 
 class ConsoleSession(Base):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -41,6 +42,33 @@ def add_staff(session: Session, name: str, role: str, slack_user: str | None, ac
     session.flush()
     audit(session, actor, "staff.create", "staff", str(staff.id), {"role": str(role), "slack_user": slack_user})
     return staff, token
+
+
+def issue_token(session: Session, staff: Staff, actor: str) -> str:
+    """A new token for `staff`, replacing the old one and ending their console sessions; shown once."""
+    token = new_token()
+    staff.token_hash = hash_token(token)
+    end_console_sessions(session, staff.id)
+    audit(session, actor, "staff.token_issue", "staff", str(staff.id))
+    return token
+
+
+def revoke_token(session: Session, staff: Staff, actor: str) -> None:
+    staff.token_hash = None
+    end_console_sessions(session, staff.id)
+    audit(session, actor, "staff.token_revoke", "staff", str(staff.id))
+
+
+def update_staff(session: Session, staff: Staff, changes: dict[str, Any], actor: str) -> None:
+    """Change name, role, Slack user or active, audited; a deactivated account is logged out at once.
+    IntegrityError: the Slack user is taken."""
+    before = {key: getattr(staff, key) for key in changes}
+    for key, value in changes.items():
+        setattr(staff, key, value)
+    session.flush()
+    if changes.get("active") is False:
+        end_console_sessions(session, staff.id)
+    audit(session, actor, "staff.update", "staff", str(staff.id), {"before": before, "after": changes})
 
 
 def create_staff(db: Database, name: str, role: str, slack_user: str | None = None,

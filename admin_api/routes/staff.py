@@ -11,10 +11,11 @@ from admin_api.deps import AdminStaff, CurrentStaff, SessionDep, actor
 from bot.roles import Role
 from db.models import Staff
 from knowledge.input import Input
-from knowledge.store import audit
-from zaitaku_desk.staff import add_staff, end_console_sessions, hash_token, new_token
+from zaitaku_desk import staff as accounts
 
 router = APIRouter(tags=["staff"])
+SLACK_USER = r"^[UW][A-Z0-9]{2,31}$"  # a Slack member ID, e.g. U0123ABCD
+SLACK_TAKEN = "このSlackユーザーはすでに別のスタッフに登録されています。"
 
 
 class StaffOut(BaseModel):
@@ -33,13 +34,13 @@ class StaffWithToken(StaffOut):
 class StaffCreate(Input):
     name: str = Field(min_length=1, max_length=100)
     role: Role
-    slack_user_id: str | None = Field(default=None, max_length=32)
+    slack_user_id: str | None = Field(default=None, max_length=32, pattern=SLACK_USER)
 
 
 class StaffUpdate(Input):
     name: str | None = Field(default=None, min_length=1, max_length=100)
     role: Role | None = None
-    slack_user_id: str | None = Field(default=None, max_length=32)
+    slack_user_id: str | None = Field(default=None, max_length=32, pattern=SLACK_USER)
     active: bool | None = None
 
 
@@ -69,9 +70,9 @@ def list_staff(session: SessionDep, _: AdminStaff) -> list[StaffOut]:
              summary="Create a staff account and its first token (admin); the token is shown once")
 def create_staff(body: StaffCreate, session: SessionDep, admin: AdminStaff) -> StaffWithToken:
     try:
-        staff, token = add_staff(session, body.name, body.role, body.slack_user_id, actor(admin))
+        staff, token = accounts.add_staff(session, body.name, body.role, body.slack_user_id, actor(admin))
     except IntegrityError:
-        raise HTTPException(status.HTTP_409_CONFLICT, "このSlackユーザーはすでに別のスタッフに登録されています。") from None
+        raise HTTPException(status.HTTP_409_CONFLICT, SLACK_TAKEN) from None
     session.commit()
     return StaffWithToken(**_out(staff).model_dump(), token=token)
 
@@ -79,15 +80,10 @@ def create_staff(body: StaffCreate, session: SessionDep, admin: AdminStaff) -> S
 @router.patch("/staff/{staff_id}", response_model=StaffOut, summary="Change name, role, Slack user or active (admin)")
 def update_staff(staff_id: int, body: StaffUpdate, session: SessionDep, admin: AdminStaff) -> StaffOut:
     staff = _get(session, staff_id)
-    changes = body.model_dump(exclude_unset=True)
-    before = {k: getattr(staff, k) for k in changes}
-    for key, value in changes.items():
-        setattr(staff, key, value)
     try:
-        session.flush()
+        accounts.update_staff(session, staff, body.model_dump(exclude_unset=True), actor(admin))
     except IntegrityError:
-        raise HTTPException(status.HTTP_409_CONFLICT, "このSlackユーザーはすでに別のスタッフに登録されています。") from None
-    audit(session, actor(admin), "staff.update", "staff", str(staff.id), {"before": before, "after": changes})
+        raise HTTPException(status.HTTP_409_CONFLICT, SLACK_TAKEN) from None
     session.commit()
     return _out(staff)
 
@@ -96,10 +92,7 @@ def update_staff(staff_id: int, body: StaffUpdate, session: SessionDep, admin: A
              summary="Issue a new token, replacing the old one (admin); shown once")
 def rotate_token(staff_id: int, session: SessionDep, admin: AdminStaff) -> StaffWithToken:
     staff = _get(session, staff_id)
-    token = new_token()
-    staff.token_hash = hash_token(token)
-    end_console_sessions(session, staff.id)
-    audit(session, actor(admin), "staff.token_issue", "staff", str(staff.id))
+    token = accounts.issue_token(session, staff, actor(admin))
     session.commit()
     return StaffWithToken(**_out(staff).model_dump(), token=token)
 
@@ -107,8 +100,6 @@ def rotate_token(staff_id: int, session: SessionDep, admin: AdminStaff) -> Staff
 @router.delete("/staff/{staff_id}/token", response_model=StaffOut, summary="Revoke the staff member's token (admin)")
 def revoke_token(staff_id: int, session: SessionDep, admin: AdminStaff) -> StaffOut:
     staff = _get(session, staff_id)
-    staff.token_hash = None
-    end_console_sessions(session, staff.id)
-    audit(session, actor(admin), "staff.token_revoke", "staff", str(staff.id))
+    accounts.revoke_token(session, staff, actor(admin))
     session.commit()
     return _out(staff)
