@@ -129,7 +129,8 @@ class SlackChannel:
         line = {"emergency": f"{self.emergency_mention} 🚨 緊急の可能性: {text}",
                 "handoff": f"📩 引き継ぎ依頼（{role_label(summary.needed_role)}）: {text}",
                 "relay": f"💬 相談者: {text}",
-                "wake": f"⏰ 保留の期限になりました（担当: {summary.assignee or 'なし'}）。",
+                "wake": f"⏰ 保留の期限になりました（担当: {summary.assignee or 'なし'}）。"
+                + (f"保留の理由: {text}" if text else ""),
                 "reminder": (f"{self.emergency_mention} " if summary.urgency == "emergency" else "")
                 + f"⏰ まだ誰も対応していません（引き継ぎから{text}）。「対応する」を押してください。"}.get(kind, text)
         try:

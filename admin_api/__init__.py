@@ -9,7 +9,7 @@ from pydantic import BaseModel
 
 from admin_api import console_knowledge, console_reports, console_team
 from admin_api.console import Console, build_console
-from admin_api.routes import contacts, conversations, faq, queue, reports, resources, staff
+from admin_api.routes import canned, contacts, conversations, duty, faq, queue, reports, resources, staff
 from admin_api.tryout import build_tryout
 from zaitaku_desk.runtime import Runtime
 
@@ -33,7 +33,7 @@ ANSWERS: dict[int | str, dict[str, Any]] = {
 def build_router(runtime: Runtime, console: Console) -> APIRouter:
     """Every staff route, mounted by the app (the runtime is reached through app.state)."""
     api = APIRouter(prefix="/admin/api", responses=ANSWERS)
-    for module in (staff, queue, conversations, contacts, faq, resources, reports):
+    for module in (staff, queue, conversations, contacts, faq, resources, reports, duty, canned):
         api.include_router(module.router)
     router = APIRouter()
     router.include_router(api)

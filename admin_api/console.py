@@ -16,7 +16,7 @@ from __future__ import annotations
 import hmac
 import secrets
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 from urllib.parse import quote
@@ -31,20 +31,23 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from admin_api.deps import staff_session
-from admin_api.routes.queue import CHANNEL_LABELS, QUEUE_TABS, QueueItem, queue_items, status_counts
-from bot.conversation import HELPDESK_LABELS
+from admin_api.routes.conversations import transcript_download
+from admin_api.routes.queue import QUEUE_TABS, QueueItem, queue_items, status_counts
+from bot.conversation import CHANNEL_LABELS, HELPDESK_LABELS
 from bot.roles import KNOWLEDGE_ROLES, REPORT_ROLES
 from bot.roles import LABELS as ROLE_LABELS
-from db.models import Conversation, Staff, utcnow
+from db.models import Staff, utcnow
 from db.session import without_nul
-from zaitaku_desk import handoff
+from zaitaku_desk import canned, handoff
 from zaitaku_desk.runtime import Runtime
 from zaitaku_desk.staff import close_console_session, console_staff, open_console_session, staff_by_token
+from zaitaku_desk.transcript import transcript_text
 
 HERE = Path(__file__).parent
 STATIC = HERE / "static"
-SNOOZE_CHOICES = {30: "30分", 60: "1時間", 180: "3時間", 1440: "1日", 4320: "3日"}  # 保留の長さ（分）
-SNOOZE_MAX_MINUTES = max(SNOOZE_CHOICES)
+# 保留の長さ（分）, and 「明日9時」
+SNOOZE_CHOICES = {"30": "30分", "60": "1時間", "180": "3時間", "tomorrow9": "明日9時に再開", "1440": "1日", "4320": "3日"}
+SNOOZE_MAX_MINUTES = 4320
 SESSION_COOKIE = "zd_session"
 CSRF_COOKIE = "zd_csrf"
 SENDER_LABELS = {"contact": "相談者", "bot": "ボット", "staff": "スタッフ", "system": "記録"}
@@ -204,6 +207,23 @@ class Console:
         return RedirectResponse(url, status_code=303)
 
 
+def snooze_until(form: Form, zone: ZoneInfo, now: datetime) -> datetime:
+    """When a snooze ends, from the console's form: a date and time typed (the hub's local time), 「明日9時」,
+    or a length chosen."""
+    typed, choice = form.get("until").strip(), form.get("minutes")
+    if typed:
+        try:
+            return datetime.fromisoformat(typed).replace(tzinfo=zone).astimezone(UTC)
+        except ValueError:
+            raise handoff.HandoffError("再開する日時を正しく入力してください。") from None
+    if choice == "tomorrow9":
+        tomorrow = now.astimezone(zone).date() + timedelta(days=1)
+        return datetime.combine(tomorrow, time(9), zone).astimezone(UTC)
+    if not choice.isdigit() or not 0 < int(choice) <= SNOOZE_MAX_MINUTES:
+        raise handoff.HandoffError("保留の長さを選んでください。")
+    return now + timedelta(minutes=int(choice))
+
+
 def _staff_of(roles: Iterable[str] | None) -> Any:
     async def logged_in(request: Request) -> Staff:
         staff = await request.app.state.console.allow(request, roles)
@@ -273,35 +293,39 @@ def build_console(console: Console) -> APIRouter:
         response.delete_cookie(SESSION_COOKIE, path="/admin")
         return response
 
-    def queue_rows(staff: Staff, tab: str, role: str | None, urgency: str | None, mine: bool, q: str) -> list[QueueItem]:
+    def queue_rows(staff: Staff, tab: str, role: str, urgency: str, mine: bool, q: str,
+                   label: str) -> list[QueueItem]:
         with runtime.db.session() as session:
             return queue_items(session, [tab if tab in QUEUE_TABS else "waiting"], role or None, urgency or None,
-                               staff.id if mine else None, limit=500, search=q.strip()[:100] or None)
+                               staff.id if mine else None, limit=500, search=q.strip()[:100] or None,
+                               label=label or None)
 
-    def queue_tabs() -> dict[str, int]:
+    def queue_frame() -> dict[str, Any]:
+        """The tabs' counts and the labels to filter by."""
         with runtime.db.session() as session:
             counts = status_counts(session)
-        return {tab: counts.get(tab, 0) for tab in QUEUE_TABS}
+            return {"tabs": {tab: counts.get(tab, 0) for tab in QUEUE_TABS},
+                    "labels": [label for label, _ in handoff.labels_in_use(session)]}
 
     @router.get("/")
     async def queue_page(request: Request, staff: ConsoleStaff, tab: str = "waiting", role: str = "",
-                         urgency: str = "", mine: bool = False, q: str = "") -> Response:
+                         urgency: str = "", mine: bool = False, q: str = "", label: str = "") -> Response:
         tab = tab if tab in QUEUE_TABS else "waiting"
-        rows = await runtime.run_db(queue_rows, staff, tab, role, urgency, mine, q)
-        return render(request, "queue.html", staff=staff, rows=rows, tab=tab, tabs=await runtime.run_db(queue_tabs),
-                      TAB_NAMES=QUEUE_TABS, role=role, urgency=urgency, mine=mine, q=q)
+        rows = await runtime.run_db(queue_rows, staff, tab, role, urgency, mine, q, label)
+        return render(request, "queue.html", staff=staff, rows=rows, tab=tab, TAB_NAMES=QUEUE_TABS, role=role,
+                      urgency=urgency, mine=mine, q=q, label=label, **await runtime.run_db(queue_frame))
 
     @router.get("/queue/rows")
     async def queue_fragment(request: Request, tab: str = "waiting", role: str = "", urgency: str = "",
-                             mine: bool = False, q: str = "") -> Response:
-        """The queue's table body, polled by static/console.js every few seconds."""
+                             mine: bool = False, q: str = "", label: str = "") -> Response:
+        """The queue's table body, fetched again by static/console.js when the queue changes."""
         staff = await console.current(request)
         if staff is None:
             return Response(status_code=401)
-        rows = await runtime.run_db(queue_rows, staff, tab, role, urgency, mine, q)
+        rows = await runtime.run_db(queue_rows, staff, tab, role, urgency, mine, q, label)
         return render(request, "queue_rows.html", rows=rows)
 
-    def conversation_view(conversation_id: int) -> dict[str, Any] | None:
+    def conversation_view(conversation_id: int, staff: Staff) -> dict[str, Any] | None:
         with runtime.db.session() as session:
             try:
                 seen = handoff.record(session, conversation_id)
@@ -309,23 +333,36 @@ def build_console(console: Console) -> APIRouter:
                 return None
             conversation, contact, assignee, messages = seen.conversation, seen.contact, seen.assignee, seen.messages
             staff_names = {s.id: s.name for s in session.scalars(select(Staff))}
-            past = session.scalars(select(Conversation).where(Conversation.contact_id == conversation.contact_id,
-                                                              Conversation.id != conversation_id)
-                                   .order_by(Conversation.id.desc()).limit(10)).all()
+            past = [p for p in handoff.history(session, conversation.contact_id, limit=11) if p.id != conversation_id]
             others = [s for s in session.scalars(select(Staff).where(Staff.active).order_by(Staff.id))]
+            labels = handoff.labels_of(session, [conversation_id]).get(conversation_id, [])
+            known = [label for label, _ in handoff.labels_in_use(session) if label not in labels]
+            filled = [{"code": row.code, "title": row.title, "text": text} for row, text in
+                      canned.for_conversation(session, conversation_id, staff, runtime.settings.hub_name)]
             return {"c": conversation, "contact": contact, "assignee": assignee, "messages": messages,
+                    "canned": filled, "labels": labels, "known_labels": known,
                     "staff_names": staff_names, "past": past, "others": others,
                     "label": "{} ({})".format(*HELPDESK_LABELS[conversation.status])}
 
     @router.get("/conversations/{conversation_id}")
     async def conversation_page(request: Request, staff: ConsoleStaff, conversation_id: int, done: str | None = None,
-                                error: str | None = None) -> Response:
-        view = await runtime.run_db(conversation_view, conversation_id)
+                                error: str | None = None, use: str = "") -> Response:
+        """`use`: a canned reply's code, its filled text put in the reply box (without script)."""
+        view = await runtime.run_db(conversation_view, conversation_id, staff)
         if view is None:
             return render(request, "error.html", 404, staff=staff, message=f"相談 #{conversation_id} が見つかりません。")
         mine = view["assignee"] is not None and view["assignee"].id == staff.id and view["c"].status == "human"
-        return render(request, "conversation.html", staff=staff, done=done, error=error, mine=mine,
+        draft = next((c["text"] for c in view["canned"] if c["code"] == use), "")
+        return render(request, "conversation.html", staff=staff, done=done, error=error, mine=mine, draft=draft,
                       CHANNEL_LABELS=CHANNEL_LABELS, **view)
+
+    @router.get("/conversations/{conversation_id}/transcript.txt")
+    async def conversation_export(staff: ConsoleStaff, conversation_id: int) -> Response:
+        try:
+            text = await console.act(transcript_text, conversation_id, console.zone, runtime.settings.hub_name, staff)
+        except handoff.ConversationNotFound as exc:
+            return Response(str(exc), status_code=404)
+        return transcript_download(conversation_id, text)
 
     @router.post("/conversations/{conversation_id}/{act}")
     async def conversation_act(request: Request, posted: PostedForm, conversation_id: int, act: str) -> Response:
@@ -341,11 +378,14 @@ def build_console(console: Console) -> APIRouter:
             if act == "return":
                 return handoff.return_to_bot(session, conversation_id, staff, channels).message
             if act == "snooze":
-                minutes = form.get("minutes")
-                if not minutes.isdigit() or not 0 < int(minutes) <= SNOOZE_MAX_MINUTES:
-                    raise handoff.HandoffError("保留の長さを選んでください。")
-                return handoff.snooze(session, conversation_id, staff, utcnow() + timedelta(minutes=int(minutes)),
-                                      channels).message
+                return handoff.snooze(session, conversation_id, staff, snooze_until(form, console.zone, utcnow()),
+                                      channels, form.get("reason")).message
+            if act == "label":
+                handoff.add_label(session, conversation_id, staff, form.get("label"))
+                return "ラベルを付けました。"
+            if act == "unlabel":
+                handoff.remove_label(session, conversation_id, staff, form.get("label"))
+                return "ラベルを外しました。"
             if act == "reassign":
                 chosen = form.get("staff_id")
                 to = session.get(Staff, int(chosen)) if chosen.isdigit() and len(chosen) < 10 else None

@@ -13,7 +13,7 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request, status
 from sqlalchemy.orm import Session
 
-from bot.roles import KNOWLEDGE_ROLES, REPORT_ROLES, Role
+from bot.roles import KNOWLEDGE_ROLES, REPORT_ROLES, TEAM_ROLES, Role
 from db.models import Staff
 from zaitaku_desk.runtime import Runtime
 from zaitaku_desk.staff import staff_by_token
@@ -88,6 +88,7 @@ def require_roles(*roles: str) -> Callable[[Staff], Staff]:
 AdminStaff = Annotated[Staff, Depends(require_roles("admin"))]
 KnowledgeStaff = Annotated[Staff, Depends(require_roles(*KNOWLEDGE_ROLES))]
 ReportStaff = Annotated[Staff, Depends(require_roles(*REPORT_ROLES))]
+TeamStaff = Annotated[Staff, Depends(require_roles(*TEAM_ROLES))]
 
 
 async def read_upload(request: Request, limit: int) -> bytes:

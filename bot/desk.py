@@ -60,7 +60,8 @@ class ConversationView:
 
 class Desk:
     def __init__(self, router: Router, faq: Sequence[FaqItem], search: ResourceSearch, hours: BusinessHours,
-                 hub: Mapping[str, str], clock: Callable[[], datetime] = lambda: datetime.now(UTC)):
+                 hub: Mapping[str, str], clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+                 on_duty: Callable[[datetime], str | None] = lambda now: None):
         self.router = router
         self.faq = {item.id: item for item in faq}
         self.search = search
@@ -68,6 +69,7 @@ class Desk:
         self.hub = {**hub, "desk_hours": hours.describe()}
         self.consult = self.hub.get("emergency_consult") or replies.CONSULT  # the prefecture's #7119 line
         self.clock = clock
+        self.on_duty = on_duty  # outside hours: what the first person on the duty rota is (「看護師」), or None
         # What each follow-up button means, decided once here: pressed, it never goes back through
         # the router as text.
         self._asked = {canonical(q): item.id for item in faq for q in (item.question, *item.paraphrases)}
@@ -103,7 +105,7 @@ class Desk:
         """
         decision = self.router.decide(text)
         if decision.route == "emergency":
-            return [replies.emergency(self.consult)]
+            return [self._emergency_reply()]
         if decision.check:
             # A search box has no conversation to answer in: the question, with 119 first, no buttons.
             return [replace(self._check(), quick_replies=())]
@@ -287,8 +289,13 @@ class Desk:
 
     # -- building blocks -------------------------------------------------------------------------
     def _emergency(self) -> Outcome:
-        return Outcome([replies.emergency(self.consult)], route="emergency", event="emergency", role="nurse",
+        return Outcome([self._emergency_reply()], route="emergency", event="emergency", role="nurse",
                        urgency="emergency", relay_to_staff=True)
+
+    def _emergency_reply(self) -> replies.Reply:
+        now = self.clock()
+        desk_open = self.hours.is_open(now)
+        return replies.emergency(self.consult, replies.emergency_told(desk_open, None if desk_open else self.on_duty(now)))
 
     def _check(self) -> replies.Reply:
         return replies.red_flag_check(self.router.flags.check["question"], list(self._check_labels().items()))

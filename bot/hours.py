@@ -78,11 +78,12 @@ class BusinessHours:
         return "、".join(groups) + f"（{closed}）"
 
     def _span(self, day: date) -> tuple[time, time] | None:
-        if self._closed(day):
+        if self.closed_on(day):
             return None
         return self.weekly.get(day.weekday())
 
-    def _closed(self, day: date) -> bool:
+    def closed_on(self, day: date) -> bool:
+        """A public holiday (when observed) or one of the dated closures."""
         if self.observe_public_holidays and day in holidays.Japan(years=day.year):
             return True
         md = day.strftime("%m-%d")

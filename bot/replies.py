@@ -24,14 +24,25 @@ def urgent_line(consult: str) -> str:
     return f"体調が急に変わったら、まず主治医や訪問看護の24時間の連絡先へ。命に関わるときは119番、迷ったら{consult}へ。"
 
 
-def emergency(consult: str) -> Reply:
+def emergency(consult: str, told: str) -> Reply:
+    """The 119 instruction; `told` says truly who at the hub knows (emergency_told)."""
     return Reply(
         "🚑 今すぐ119番に電話してください。\n"
         "呼吸や意識がおかしい、強い痛み・出血・けいれんがあるときは、迷わず119番です。\n"
-        f"救急車を呼ぶか迷うときは {consult}へ。\n"
-        "当番の看護師にもこの相談を知らせました。",
+        f"救急車を呼ぶか迷うときは {consult}へ。\n" + told,
         urgent=True, call="119",
     )
+
+
+def emergency_told(desk_open: bool, on_duty: str | None) -> str:
+    """Who at the hub has been told of an emergency: the staff while the desk is open, the person on
+    duty (「看護師」) outside hours, or, with no one on duty, that no one is and whom to call instead."""
+    if desk_open:
+        return "拠点のスタッフにもこの相談を知らせました。"
+    if on_duty:
+        return f"当番の{on_duty}にもこの相談を知らせました。"
+    return ("今は窓口の時間外で、当番の担当者もいません。"
+            "119番のあと、主治医や訪問看護の24時間の連絡先にも知らせてください。")
 
 
 # The rich menu's own items (adapters/line_menu.py): postback `action=menu&item=<key>`, and what the

@@ -24,6 +24,7 @@ NEEDED = ("nurse", "msw", "any")  # whom a hand-off needs
 OVERRIDE_ROLES = (Role.COORDINATOR, Role.ADMIN)  # may close, return, snooze or reassign what another owns
 KNOWLEDGE_ROLES = (Role.COORDINATOR, Role.ADMIN)  # change FAQ and resources
 REPORT_ROLES = (Role.COORDINATOR, Role.ADMIN)  # see the annual report
+TEAM_ROLES = (Role.COORDINATOR, Role.ADMIN)  # set the duty rota and the canned replies (定型文)
 
 # Short names for staff screens (console, Slack), for staff roles and needed roles alike.
 LABELS = {"nurse": "看護師", "msw": "MSW", "any": "看護師またはMSW", "coordinator": "コーディネーター",

@@ -28,7 +28,7 @@ KINDS = {
         "resident.visiting_nurse", ["resident.costs"], offer_role="msw"),
     "resources as cards": [replies.resources("須坂市の訪問看護ステーション", [CARD, FULL], True)],
     "no resource found": [replies.resources("須坂市の短期入所", [], False)],
-    "the 119 reply": [replies.emergency(replies.CONSULT)],
+    "the 119 reply": [replies.emergency(replies.CONSULT, replies.emergency_told(False, "看護師"))],
     "the red-flag check": [replies.red_flag_check("今、次のどれかに当てはまりますか？", [("breathing", "息が苦しい・していない"),
                                                                                ("none", "どれもない")])],
     "a hand-off only offered": [replies.handoff_offer("nurse", replies.CONSULT)],
@@ -61,7 +61,7 @@ def test_every_reply_kind_is_a_valid_messaging_api_request(channel: LineChannel,
 
 
 def test_the_119_reply_is_the_instruction_then_a_call_button(channel: LineChannel) -> None:
-    (call,) = channel.render([replies.emergency(replies.CONSULT)])
+    (call,) = channel.render([replies.emergency(replies.CONSULT, replies.emergency_told(False, "看護師"))])
     text, button = call["messages"]
     assert text["type"] == "text" and text["text"].startswith("🚑 今すぐ119番に電話してください。")
     assert button == {"type": "flex", "altText": "119に電話する", "contents": {

@@ -9,24 +9,26 @@ go through the outbox on the resident's own channel.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from adapters.base import Channel, ConversationSummary
 from bot.conversation import HELPDESK_LABELS, InvalidTransition
 from bot.messages import Reply
 from bot.roles import OVERRIDE_ROLES, Role
-from db.models import Contact, Conversation, Message, Staff, utcnow
+from db.models import Contact, Conversation, ConversationLabel, FaqEntry, Message, Staff, utcnow
 from db.session import Database
 from knowledge.store import audit
 from zaitaku_desk.lifecycle import TIMER, Actor, Conflict, apply
 from zaitaku_desk.outbox import ChannelUnavailable, NotOwner, Outgoing, enqueue
 
 MAX_SNOOZE = timedelta(days=30)  # the longest 保留
+MAX_REASON = 200  # characters of a snooze's reason
+MAX_LABEL, MAX_LABELS = 20, 10  # characters in a label, labels on one conversation
 NOTE_PREFIXES = ("メモ:", "メモ：", "note:", "Note:", "NOTE:")
 
 
@@ -83,6 +85,44 @@ def record(session: Session, conversation_id: int, *, internal: bool = True,
                               messages)
 
 
+@dataclass
+class PastConversation:
+    """One of a contact's conversations as the contact's panel lists it, with its outcome in words."""
+
+    id: int
+    status: str
+    opened_at: datetime
+    resolved_at: datetime | None
+    topic: str | None  # the FAQ id first answered
+    topic_question: str | None
+    urgency: str
+    needed_role: str | None
+    assignee: str | None
+    outcome: str  # 「解決（佐藤 花子）」「FAQで回答」「対応中」
+
+
+def history(session: Session, contact_id: int, limit: int = 20) -> list[PastConversation]:
+    """The contact's conversations, newest first, each with what came of it."""
+    rows = session.execute(select(Conversation, Staff.name, FaqEntry.question)
+                           .outerjoin(Staff, Staff.id == Conversation.assignee_id)
+                           .outerjoin(FaqEntry, FaqEntry.id == Conversation.topic)
+                           .where(Conversation.contact_id == contact_id)
+                           .order_by(Conversation.id.desc()).limit(limit)).all()
+    return [PastConversation(c.id, c.status, c.opened_at, c.resolved_at, c.topic, question, c.urgency, c.needed_role,
+                             name, _outcome(c, name)) for c, name, question in rows]
+
+
+def _outcome(conversation: Conversation, assignee: str | None) -> str:
+    emergency = "緊急（119番を案内）・" if conversation.urgency == "emergency" else ""
+    if conversation.status == "resolved":
+        return f"{emergency}解決" + (f"（{assignee}）" if assignee else "")
+    if conversation.status == "bot":
+        if conversation.handed_off_at is not None:
+            return f"{emergency}スタッフ対応のあとボットに戻した"
+        return f"{emergency}FAQで回答" if conversation.topic else f"{emergency}ボットが対応"
+    return emergency + HELPDESK_LABELS[conversation.status][0]
+
+
 def summary(session: Session, conversation_id: int, recent: int = 6) -> ConversationSummary:
     """What the staff thread shows beside its buttons."""
     seen = record(session, conversation_id, internal=False, recent=recent)
@@ -126,13 +166,15 @@ def return_to_bot(session: Session, conversation_id: int, staff: Staff, channels
 
 
 def snooze(session: Session, conversation_id: int, staff: Staff, until: datetime,
-           channels: Mapping[str, Channel]) -> ActResult:
-    """Set it aside until `until`; it comes back to its owner (or the queue) then, or when the contact writes."""
+           channels: Mapping[str, Channel], reason: str = "") -> ActResult:
+    """Set it aside until `until`; it comes back to its owner (or the queue) then, or when the contact
+    writes. `reason` is kept and said again when it comes back."""
     if until <= utcnow():
         raise HandoffError("保留の期限は今より後の時刻にしてください。")
     if until > utcnow() + MAX_SNOOZE:
         raise HandoffError(f"保留は{MAX_SNOOZE.days}日以内にしてください。")
-    _act(session, conversation_id, staff, "snooze", channels, _owner_rule(session, staff, "保留に"), until=until)
+    _act(session, conversation_id, staff, "snooze", channels, _owner_rule(session, staff, "保留に"), until=until,
+         reason=" ".join(reason.split())[:MAX_REASON])
     return ActResult(conversation_id, "snoozed", "保留にしました。")
 
 
@@ -199,6 +241,57 @@ def note(session: Session, conversation_id: int, staff: Staff, text: str) -> Non
     audit(session, f"staff:{staff.id}", "conversation.note", "conversation", str(conversation_id))
 
 
+def labels_of(session: Session, conversation_ids: Sequence[int]) -> dict[int, list[str]]:
+    """Each conversation's labels, in the order they were put on."""
+    found: dict[int, list[str]] = {}
+    for conversation_id, label in session.execute(
+            select(ConversationLabel.conversation_id, ConversationLabel.label)
+            .where(ConversationLabel.conversation_id.in_(conversation_ids))
+            .order_by(ConversationLabel.added_at, ConversationLabel.label)):
+        found.setdefault(conversation_id, []).append(label)
+    return found
+
+
+def add_label(session: Session, conversation_id: int, staff: Staff, label: str) -> list[str]:
+    """Put a label on the conversation (once); the log says who did. Returns its labels."""
+    label = " ".join(label.split())
+    if not 0 < len(label) <= MAX_LABEL:
+        raise HandoffError(f"ラベルは1〜{MAX_LABEL}文字にしてください。")
+    _get(session, conversation_id)
+    have = labels_of(session, [conversation_id]).get(conversation_id, [])
+    if label in have:
+        return have
+    if len(have) >= MAX_LABELS:
+        raise HandoffError(f"ラベルは1件の相談に{MAX_LABELS}個までです。")
+    session.add(ConversationLabel(conversation_id=conversation_id, label=label, added_by=staff.id, added_at=utcnow()))
+    _label_event(session, conversation_id, staff, f"{staff.name}さんがラベル「{label}」を付けました。", "label_add", label)
+    return [*have, label]
+
+
+def remove_label(session: Session, conversation_id: int, staff: Staff, label: str) -> list[str]:
+    _get(session, conversation_id)
+    if session.execute(delete(ConversationLabel).where(ConversationLabel.conversation_id == conversation_id,
+                                                       ConversationLabel.label == label)).rowcount:
+        _label_event(session, conversation_id, staff, f"{staff.name}さんがラベル「{label}」を外しました。",
+                     "label_remove", label)
+    return labels_of(session, [conversation_id]).get(conversation_id, [])
+
+
+def labels_in_use(session: Session) -> list[tuple[str, int]]:
+    """Every label on any conversation, with how many carry it (most used first)."""
+    count = func.count()
+    return [(label, n) for label, n in session.execute(
+        select(ConversationLabel.label, count).group_by(ConversationLabel.label).order_by(count.desc(),
+                                                                                          ConversationLabel.label))]
+
+
+def _label_event(session: Session, conversation_id: int, staff: Staff, text: str, action: str, label: str) -> None:
+    session.add(Message(conversation_id=conversation_id, direction="internal", sender_kind="system",
+                        staff_id=staff.id, text=text, kind="event"))
+    audit(session, f"staff:{staff.id}", f"conversation.{action}", "conversation", str(conversation_id),
+          {"label": label})
+
+
 def by_thread(session: Session, channel: str, thread_ts: str) -> Conversation | None:
     return session.scalars(select(Conversation).where(Conversation.staff_thread_channel == channel,
                                                       Conversation.staff_thread_ts == thread_ts)).first()
@@ -230,7 +323,7 @@ class Directory:
 
 def _act(session: Session, conversation_id: int, staff: Staff, event: str, channels: Mapping[str, Channel],
          check: Callable[[Conversation], bool], *, to: Staff | None = None,
-         until: datetime | None = None) -> str | None:
+         until: datetime | None = None, reason: str = "") -> str | None:
     """Apply a staff member's act once `check` allows it, returning the new status (None: `check` said
     there is nothing to do); a race lost is decided again from what is there now."""
     for _ in range(3):
@@ -238,7 +331,8 @@ def _act(session: Session, conversation_id: int, staff: Staff, event: str, chann
         if not check(conversation):
             return None
         try:
-            return apply(session, conversation, event, Actor("staff", staff), channels, to=to, until=until).status
+            return apply(session, conversation, event, Actor("staff", staff), channels, to=to, until=until,
+                         reason=reason).status
         except InvalidTransition:
             raise HandoffError(f"今の状態（{HELPDESK_LABELS[conversation.status][0]}）ではできません。") from None
         except Conflict:

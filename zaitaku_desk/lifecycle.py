@@ -66,17 +66,19 @@ class Applied:
 
 
 def apply(session: Session, conversation: Conversation, event: str, actor: Actor, channels: Mapping[str, Channel],
-          *, to: Staff | None = None, until: datetime | None = None, text: str = "",
+          *, to: Staff | None = None, until: datetime | None = None, text: str = "", reason: str = "",
           now: datetime | None = None) -> Applied:
     """Move the conversation by `event` and carry out every effect the table names.
 
     `to`: the new owner (claim: the actor themself); `until`: the end of a snooze; `text`: what the
-    contact said, for the staff announcement. Raises InvalidTransition when the event is not
+    contact said, for the staff announcement; `reason`: why a snooze, said again when it wakes. Raises InvalidTransition when the event is not
     allowed in the current status, Conflict when someone else changed the conversation meanwhile.
     """
     now = now or utcnow()
     status, effects = transition(conversation.status, event)
-    changes: dict[str, object] = {"status": status, "snoozed_until": until if status == "snoozed" else None}
+    changes: dict[str, object] = {"status": status, "snoozed_until": until if status == "snoozed" else None,
+                                  "snooze_reason": (reason or None) if status == "snoozed" else None}
+    why = reason if event == "snooze" else conversation.snooze_reason if event == "wake" else None
     for effect in effects:
         if effect is Effect.RECORD_HANDOFF:
             changes["handed_off_at"] = conversation.handed_off_at or now
@@ -91,14 +93,16 @@ def apply(session: Session, conversation: Conversation, event: str, actor: Actor
             changes["resolved_at"] = now
         elif effect is Effect.RESUME and conversation.assignee_id is not None:
             changes["status"] = "human"
+    if changes["status"] != "waiting":  # taken, set aside or closed: the duty rota stops calling
+        changes.update(paged_at=None, paged_staff_id=None, page_position=None)
     _write(session, conversation, changes)
     if Effect.ALERT_ON_CALL in effects or Effect.NOTIFY_STAFF in effects:
         announce(session, channels, conversation.id, "emergency" if Effect.ALERT_ON_CALL in effects
-                 else "wake" if event == "wake" else "handoff", text)
+                 else "wake" if event == "wake" else "handoff", (why or "") if event == "wake" else text)
     if Effect.ASK_SATISFACTION in effects:
         _ask_satisfaction(session, conversation, channels)
     if actor.kind != "bot":
-        _log(session, conversation, event, actor, to)
+        _log(session, conversation, event, actor, to, why)
     return Applied(str(changes["status"]), effects)
 
 
@@ -111,12 +115,15 @@ def announce(session: Session, channels: Mapping[str, Channel], conversation_id:
                                              urgent=urgent or event == "emergency")])
 
 
-def _log(session: Session, conversation: Conversation, event: str, actor: Actor, to: Staff | None) -> None:
+def _log(session: Session, conversation: Conversation, event: str, actor: Actor, to: Staff | None,
+         why: str | None = None) -> None:
     """What a person or a timer did, in the conversation's log and the audit log."""
     handed = to is not None and actor.staff is not None and to.id != actor.staff.id
     name = "reassign" if event == "claim" and handed else event
     note = EVENT_NOTES.get(name, "{who}さん: " + name).format(who=actor.staff.name if actor.staff else "",
                                                           to=to.name if to else "")
+    if why:
+        note += f" 理由: {why}"
     session.add(Message(conversation_id=conversation.id, direction="internal", sender_kind="system",
                         staff_id=actor.staff.id if actor.staff else None, text=note, kind="event"))
     audit(session, actor.name, f"conversation.{name}", "conversation", str(conversation.id),

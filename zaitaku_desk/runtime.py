@@ -28,7 +28,8 @@ from knowledge.faq import load_synonyms
 from knowledge.hub import load_hub_facts
 from knowledge.search import ResourceSearcher
 from knowledge.store import ensure_knowledge, faq_items
-from zaitaku_desk import handoff, retention, staff_relay
+from zaitaku_desk import duty, handoff, retention, staff_relay
+from zaitaku_desk.duty import DutyCalendar
 from zaitaku_desk.outbox import Outbox
 from zaitaku_desk.pipeline import Acknowledgements, GroupCommit, Pipeline, worker_id
 from zaitaku_desk.settings import Settings
@@ -49,6 +50,7 @@ class Runtime:
         self.db = Database(settings.database_url)
         self.hours = BusinessHours.parse(settings.business_hours, settings.closed_dates, settings.timezone,
                                          settings.observe_public_holidays)
+        self.duty = DutyCalendar(self.hours, settings.duty_day_starts)
         self.hub_facts = load_hub_facts(settings.hub_facts_file)
         self.line: LineChannel | None = None
         if settings.line_enabled:
@@ -96,7 +98,7 @@ class Runtime:
         items = faq_items(self.db)
         router = Router(FaqMatcher(items, load_synonyms()), route_model())
         hub = {"hub_name": self.settings.hub_name, "hub_phone": self.settings.hub_phone, **self.hub_facts.values}
-        self.desk = Desk(router, items, ResourceSearcher(self.db), self.hours, hub)
+        self.desk = Desk(router, items, ResourceSearcher(self.db), self.hours, hub, on_duty=self.first_on_duty)
         self.knowledge_version = version  # read before the items: a change meanwhile is caught next time
         if hasattr(self, "pipeline"):
             self.pipeline.desk = self.desk
@@ -114,6 +116,11 @@ class Runtime:
     def _stored_knowledge_version(self) -> int:
         with self.db.session() as session:
             return session.scalar(select(KnowledgeVersion.version).where(KnowledgeVersion.id == 1)) or 0
+
+    def first_on_duty(self, now: datetime) -> str | None:
+        """What the first person on duty is (「看護師」), outside hours; None: nobody is."""
+        with self.db.session() as session:
+            return duty.first_on_duty(session, self.duty, now)
 
     # -- what channels' request sides ask (adapters.base.DeskIngress) ----------------------------
     async def store(self, channel: str, events: list[tuple[str, dict[str, Any]]]) -> int:
@@ -192,7 +199,9 @@ class Runtime:
         """Reminders of unclaimed hand-offs, and 保留 that has run out."""
         handoff_after = timedelta(minutes=self.settings.handoff_reminder_minutes)
         emergency_after = timedelta(minutes=self.settings.emergency_reminder_minutes)
-        interval = max(1.0, min(30.0, emergency_after.total_seconds() / 2))
+        page_after = timedelta(minutes=self.settings.duty_page_after_minutes)
+        escalate_after = timedelta(minutes=self.settings.duty_escalate_minutes)
+        interval = max(1.0, min(5.0, emergency_after.total_seconds() / 2))
 
         last_sweep: datetime | None = None
 
@@ -204,7 +213,8 @@ class Runtime:
                     retention.sweep(session, now, self.settings.retention_days)
                     last_sweep = now
                 return (handoff.wake_due(session, now, self.channels)
-                        + staff_relay.remind_unclaimed(session, self.channels, now, handoff_after, emergency_after))
+                        + staff_relay.remind_unclaimed(session, self.channels, now, handoff_after, emergency_after)
+                        + duty.page_due(session, self.channels, self.duty, now, page_after, escalate_after))
         while True:
             await asyncio.sleep(interval)
             try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import time
 from functools import lru_cache
 from pathlib import Path
 
@@ -71,6 +72,13 @@ class Settings(BaseSettings):
     # An unclaimed hand-off is announced again after this long; an emergency every so often until taken.
     handoff_reminder_minutes: float = 15.0
     emergency_reminder_minutes: float = 2.0
+    # The duty rota (当番, set in the console): a duty day starts at this time and runs to the same time
+    # the next morning. Outside hours an emergency is paged to the person on duty at once, another
+    # hand-off when nobody has taken it after `duty_page_after_minutes`; the next person on the day's
+    # rota is paged when nobody takes it within `duty_escalate_minutes`.
+    duty_day_starts: time = time(8, 30)
+    duty_page_after_minutes: float = 30.0
+    duty_escalate_minutes: float = 10.0
 
     @property
     def line_enabled(self) -> bool:

@@ -10,13 +10,13 @@ from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, status
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy import String, cast, delete, select, update
 
 from admin_api.deps import AdminStaff, CurrentStaff, SessionDep, actor
 from db.models import Contact, Conversation, InboundEvent, Message, UnansweredQuestion, utcnow
 from knowledge.store import audit
-from zaitaku_desk import outbox
+from zaitaku_desk import handoff, outbox
 
 router = APIRouter(prefix="/contacts", tags=["contacts"])
 ERASED = {"erased": True}
@@ -28,6 +28,11 @@ class ConversationBrief(BaseModel):
     opened_at: datetime
     resolved_at: datetime | None
     topic: str | None
+    topic_question: str | None
+    urgency: str
+    needed_role: str | None
+    assignee: str | None
+    outcome: str = Field(description="what came of it, in words: 「解決（佐藤 花子）」「FAQで回答」")
 
 
 class ContactOut(BaseModel):
@@ -62,14 +67,11 @@ def _conversation_ids(session: SessionDep, contact_id: int) -> list[int]:
 @router.get("/{contact_id}", response_model=ContactOut, summary="The resident's profile and past conversations")
 def get_contact(contact_id: int, session: SessionDep, _: CurrentStaff) -> ContactOut:
     contact = _get(session, contact_id)
-    conversations = session.scalars(select(Conversation).where(Conversation.contact_id == contact_id)
-                                    .order_by(Conversation.id.desc()))
     return ContactOut(id=contact.id, channel=contact.channel, display_name=contact.display_name,
                       first_contact_at=contact.first_contact_at, following=contact.following,
                       erased_at=contact.erased_at,
-                      conversations=[ConversationBrief(id=c.id, status=c.status, opened_at=c.opened_at,
-                                                       resolved_at=c.resolved_at, topic=c.topic)
-                                     for c in conversations])
+                      conversations=[ConversationBrief(**vars(past))
+                                     for past in handoff.history(session, contact_id, limit=1000)])
 
 
 @router.get("/{contact_id}/export", summary="Everything recorded about the contact, for a deletion request (admin)")

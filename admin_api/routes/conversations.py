@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, HTTPException
+from fastapi.responses import PlainTextResponse
 from pydantic import AwareDatetime, BaseModel, Field, field_validator
 
 from admin_api.deps import CurrentStaff, RuntimeDep, SessionDep
@@ -12,6 +14,7 @@ from bot.conversation import HELPDESK_LABELS
 from db.models import Conversation, Staff
 from knowledge.input import Input
 from zaitaku_desk import handoff
+from zaitaku_desk.transcript import transcript_text
 
 router = APIRouter(prefix="/conversations", tags=["conversations"])
 
@@ -42,6 +45,9 @@ class ConversationOut(BaseModel):
     handed_off_at: datetime | None
     first_staff_response_at: datetime | None
     resolved_at: datetime | None
+    snoozed_until: datetime | None
+    snooze_reason: str | None
+    labels: list[str]
     transcript: list[TranscriptLine]
 
 
@@ -63,12 +69,22 @@ class TextBody(Input):
         return value
 
 
+class LabelBody(Input):
+    label: str = Field(min_length=1, max_length=handoff.MAX_LABEL, description="「要訪問」「ケアマネ連絡済」")
+
+
+class LabelsOut(BaseModel):
+    conversation_id: int
+    labels: list[str]
+
+
 class ReassignBody(Input):
     staff_id: int
 
 
 class SnoozeBody(Input):
     until: AwareDatetime = Field(description="when it comes back (to its owner, or to the queue); within 30 days")
+    reason: str = Field(default="", max_length=handoff.MAX_REASON, description="why; said again when it comes back")
 
 
 
@@ -89,6 +105,8 @@ def get_conversation(conversation_id: int, session: SessionDep, _: CurrentStaff)
         needed_role=conversation.needed_role, urgency=conversation.urgency, assignee_id=conversation.assignee_id,
         topic=conversation.topic, opened_at=conversation.opened_at, handed_off_at=conversation.handed_off_at,
         first_staff_response_at=conversation.first_staff_response_at, resolved_at=conversation.resolved_at,
+        snoozed_until=conversation.snoozed_until, snooze_reason=conversation.snooze_reason,
+        labels=handoff.labels_of(session, [conversation_id]).get(conversation_id, []),
         transcript=[TranscriptLine(id=m.id, direction=m.direction, sender_kind=m.sender_kind, staff_id=m.staff_id,
                                    kind=m.kind, text=m.text, created_at=m.created_at) for m in messages])
 
@@ -144,7 +162,7 @@ def return_to_bot(conversation_id: int, session: SessionDep, staff: CurrentStaff
                      "contact writes")
 def snooze(conversation_id: int, body: SnoozeBody, session: SessionDep, staff: CurrentStaff,
            runtime: RuntimeDep) -> ActOut:
-    result = handoff.snooze(session, conversation_id, staff, body.until, runtime.channels)
+    result = handoff.snooze(session, conversation_id, staff, body.until, runtime.channels, body.reason)
     session.commit()
     runtime.wake_outbox()
     return _act(result)
@@ -161,3 +179,33 @@ def reassign(conversation_id: int, body: ReassignBody, session: SessionDep, staf
     session.commit()
     runtime.wake_outbox()
     return _act(result)
+
+
+@router.post("/{conversation_id}/labels", response_model=LabelsOut, summary="Put a label on the conversation")
+def add_label(conversation_id: int, body: LabelBody, session: SessionDep, staff: CurrentStaff) -> LabelsOut:
+    labels = handoff.add_label(session, conversation_id, staff, body.label)
+    session.commit()
+    return LabelsOut(conversation_id=conversation_id, labels=labels)
+
+
+@router.delete("/{conversation_id}/labels/{label}", response_model=LabelsOut, summary="Take a label off")
+def remove_label(conversation_id: int, label: str, session: SessionDep, staff: CurrentStaff) -> LabelsOut:
+    labels = handoff.remove_label(session, conversation_id, staff, label)
+    session.commit()
+    return LabelsOut(conversation_id=conversation_id, labels=labels)
+
+
+@router.get("/{conversation_id}/transcript.txt", response_class=PlainTextResponse,
+            summary="The conversation as text for the care record (notes marked); audited")
+def export_transcript(conversation_id: int, session: SessionDep, staff: CurrentStaff,
+                      runtime: RuntimeDep) -> PlainTextResponse:
+    text = transcript_text(session, conversation_id, ZoneInfo(runtime.settings.timezone), runtime.settings.hub_name,
+                           staff)
+    session.commit()
+    return transcript_download(conversation_id, text)
+
+
+def transcript_download(conversation_id: int, text: str) -> PlainTextResponse:
+    return PlainTextResponse(text, headers={
+        "Content-Disposition": f'attachment; filename="conversation-{conversation_id}.txt"',
+        "Cache-Control": "no-store"})

@@ -9,19 +9,18 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 from sqlalchemy import case, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from admin_api.deps import CurrentStaff, SessionDep
-from bot.conversation import HELPDESK_LABELS
-from db.models import Contact, Conversation, Message, Staff, utcnow
+from bot.conversation import CHANNEL_LABELS, HELPDESK_LABELS
+from db.models import Contact, Conversation, ConversationLabel, Message, Staff, utcnow
+from zaitaku_desk.handoff import labels_in_use, labels_of
 
 router = APIRouter(tags=["queue"])
 Status = Literal["bot", "waiting", "human", "snoozed", "resolved"]
 DEFAULT_STATUSES: list[Status] = ["waiting", "human", "snoozed"]
 # The console's tabs, in order, with their names.
 QUEUE_TABS: dict[str, str] = {"waiting": "対応待ち", "human": "対応中", "snoozed": "保留", "resolved": "解決済み"}
-# Where a conversation came from, as staff read it.
-CHANNEL_LABELS = {"line": "LINE", "slack": "Slack", "web": "お試しページ", "terminal": "端末（試験用）"}
 PREVIEW_CHARS = 60
 
 
@@ -48,6 +47,8 @@ class QueueItem(BaseModel):
     last_message_at: datetime
     waiting_seconds: float | None  # since the hand-off, while nobody has answered yet
     preview: str | None  # the first line of what the person last wrote
+    labels: list[str]
+    paged: str | None  # outside hours, whom the duty rota is calling for it (while nobody has taken it)
 
 
 @router.get("/queue", response_model=list[QueueItem],
@@ -58,19 +59,34 @@ def list_queue(session: SessionDep, staff: CurrentStaff,
                urgency: Literal["normal", "emergency"] | None = None,
                mine: bool = False, limit: Annotated[int, Query(ge=1, le=1000)] = 200,
                q: Annotated[str | None, Query(max_length=100, description="words in the name or any message")] = None,
-               ) -> list[QueueItem]:
-    return queue_items(session, status, role, urgency, staff.id if mine else None, limit, (q or "").strip() or None)
+               label: Annotated[str | None, Query(max_length=20)] = None) -> list[QueueItem]:
+    return queue_items(session, status, role, urgency, staff.id if mine else None, limit, (q or "").strip() or None,
+                       label or None)
+
+
+class LabelCount(BaseModel):
+    label: str
+    conversations: int
+
+
+@router.get("/labels", response_model=list[LabelCount], summary="Every label in use, most used first")
+def list_labels(session: SessionDep, _: CurrentStaff) -> list[LabelCount]:
+    return [LabelCount(label=label, conversations=n) for label, n in labels_in_use(session)]
 
 
 def queue_items(session: Session, status: Sequence[str], role: str | None = None, urgency: str | None = None,
-                assignee_id: int | None = None, limit: int = 200, search: str | None = None) -> list[QueueItem]:
+                assignee_id: int | None = None, limit: int = 200, search: str | None = None,
+                label: str | None = None) -> list[QueueItem]:
     """The queue as the API and the console show it: sorted and limited in SQL, emergencies first.
-    `search`: conversations whose contact's name or any message holds these words."""
+    `search`: conversations whose contact's name or any message holds these words; `label`: those
+    carrying it."""
     latest = select(Message.text).where(Message.conversation_id == Conversation.id, Message.direction == "in",
                                         Message.text.is_not(None)) \
         .order_by(Message.id.desc()).limit(1).correlate(Conversation).scalar_subquery()
-    query = select(Conversation, Contact, Staff, latest).join(Contact, Contact.id == Conversation.contact_id) \
-        .outerjoin(Staff, Staff.id == Conversation.assignee_id).where(Conversation.status.in_(status))
+    paged = aliased(Staff)
+    query = select(Conversation, Contact, Staff, latest, paged.name).join(Contact, Contact.id == Conversation.contact_id) \
+        .outerjoin(Staff, Staff.id == Conversation.assignee_id) \
+        .outerjoin(paged, paged.id == Conversation.paged_staff_id).where(Conversation.status.in_(status))
     if role:
         query = query.where(Conversation.needed_role == role)
     if urgency:
@@ -80,12 +96,17 @@ def queue_items(session: Session, status: Sequence[str], role: str | None = None
     if search:
         said = select(Message.id).where(Message.conversation_id == Conversation.id, Message.text.contains(search))
         query = query.where(or_(Contact.display_name.contains(search), said.exists()))
+    if label:
+        query = query.where(select(ConversationLabel.label).where(ConversationLabel.conversation_id == Conversation.id,
+                                                                  ConversationLabel.label == label).exists())
     now = utcnow()
     items = []
     # Closed conversations: the most recently closed first; open ones: the queue's order.
     order = ((Conversation.resolved_at.desc().nulls_last(), Conversation.id.desc()) if list(status) == ["resolved"]
              else QUEUE_ORDER)
-    for conversation, contact, assignee, said in session.execute(query.order_by(*order).limit(limit)):
+    found = session.execute(query.order_by(*order).limit(limit)).all()
+    labels = labels_of(session, [row[0].id for row in found])
+    for conversation, contact, assignee, said, paged_name in found:
         waiting = None
         if conversation.handed_off_at and conversation.first_staff_response_at is None \
                 and conversation.status in ("waiting", "human", "snoozed"):
@@ -99,7 +120,8 @@ def queue_items(session: Session, status: Sequence[str], role: str | None = None
             contact_name=contact.display_name or f"相談者 #{contact.id}", assignee_id=conversation.assignee_id,
             assignee=assignee.name if assignee else None, opened_at=conversation.opened_at,
             handed_off_at=conversation.handed_off_at, last_message_at=conversation.last_message_at,
-            waiting_seconds=waiting, preview=_first_line(said)))
+            waiting_seconds=waiting, preview=_first_line(said),
+            labels=labels.get(conversation.id, []), paged=paged_name if conversation.status == "waiting" else None))
     return items
 
 
