@@ -19,11 +19,11 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, HTTPException, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from jinja2 import Environment, FileSystemLoader, pass_environment, select_autoescape
 from pydantic import ValidationError
 from sqlalchemy import select
@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from admin_api.deps import staff_session
+from admin_api.live import QueueWatch
 from admin_api.routes.conversations import transcript_download
 from admin_api.routes.queue import QUEUE_TABS, QueueItem, queue_items, status_counts
 from bot.conversation import CHANNEL_LABELS, HELPDESK_LABELS
@@ -48,6 +49,7 @@ STATIC = HERE / "static"
 # 保留の長さ（分）, and 「明日9時」
 SNOOZE_CHOICES = {"30": "30分", "60": "1時間", "180": "3時間", "tomorrow9": "明日9時に再開", "1440": "1日", "4320": "3日"}
 SNOOZE_MAX_MINUTES = 4320
+QUEUE_PAGE, QUEUE_MAX = 100, 500  # queue rows shown at first, and at most
 SESSION_COOKIE = "zd_session"
 CSRF_COOKIE = "zd_csrf"
 SENDER_LABELS = {"contact": "相談者", "bot": "ボット", "staff": "スタッフ", "system": "記録"}
@@ -207,6 +209,20 @@ class Console:
         return RedirectResponse(url, status_code=303)
 
 
+def _page_size(shown: int) -> int:
+    """How many rows the queue shows: a page at first, more on 「さらに表示」, at most QUEUE_MAX."""
+    return max(QUEUE_PAGE, min(shown, QUEUE_MAX))
+
+
+def _paged(rows: list[QueueItem], shown: int, **filters: Any) -> dict[str, Any]:
+    """The rows to show, the next page's size when there are more (emergencies are always first), and
+    the filters as a query string for the links."""
+    size = _page_size(shown)
+    more = len(rows) > size and size < QUEUE_MAX
+    query = urlencode({k: ("true" if v is True else v) for k, v in filters.items() if v})
+    return {"rows": rows[:size], "more": size + QUEUE_PAGE if more else None, "shown": size, "query": query}
+
+
 def snooze_until(form: Form, zone: ZoneInfo, now: datetime) -> datetime:
     """When a snooze ends, from the console's form: a date and time typed (the hub's local time), 「明日9時」,
     or a length chosen."""
@@ -294,11 +310,11 @@ def build_console(console: Console) -> APIRouter:
         return response
 
     def queue_rows(staff: Staff, tab: str, role: str, urgency: str, mine: bool, q: str,
-                   label: str) -> list[QueueItem]:
+                   label: str, shown: int) -> list[QueueItem]:
         with runtime.db.session() as session:
             return queue_items(session, [tab if tab in QUEUE_TABS else "waiting"], role or None, urgency or None,
-                               staff.id if mine else None, limit=500, search=q.strip()[:100] or None,
-                               label=label or None)
+                               staff.id if mine else None, limit=_page_size(shown) + 1,
+                               search=q.strip()[:100] or None, label=label or None)
 
     def queue_frame() -> dict[str, Any]:
         """The tabs' counts and the labels to filter by."""
@@ -309,21 +325,35 @@ def build_console(console: Console) -> APIRouter:
 
     @router.get("/")
     async def queue_page(request: Request, staff: ConsoleStaff, tab: str = "waiting", role: str = "",
-                         urgency: str = "", mine: bool = False, q: str = "", label: str = "") -> Response:
+                         urgency: str = "", mine: bool = False, q: str = "", label: str = "",
+                         shown: int = QUEUE_PAGE) -> Response:
         tab = tab if tab in QUEUE_TABS else "waiting"
-        rows = await runtime.run_db(queue_rows, staff, tab, role, urgency, mine, q, label)
-        return render(request, "queue.html", staff=staff, rows=rows, tab=tab, TAB_NAMES=QUEUE_TABS, role=role,
-                      urgency=urgency, mine=mine, q=q, label=label, **await runtime.run_db(queue_frame))
+        rows = await runtime.run_db(queue_rows, staff, tab, role, urgency, mine, q, label, shown)
+        return render(request, "queue.html", staff=staff, tab=tab, TAB_NAMES=QUEUE_TABS, role=role,
+                      urgency=urgency, mine=mine, q=q, label=label,
+                      **_paged(rows, shown, tab=tab, role=role, urgency=urgency, mine=mine, q=q, label=label),
+                      **await runtime.run_db(queue_frame))
 
     @router.get("/queue/rows")
     async def queue_fragment(request: Request, tab: str = "waiting", role: str = "", urgency: str = "",
-                             mine: bool = False, q: str = "", label: str = "") -> Response:
+                             mine: bool = False, q: str = "", label: str = "", shown: int = QUEUE_PAGE) -> Response:
         """The queue's table body, fetched again by static/console.js when the queue changes."""
         staff = await console.current(request)
         if staff is None:
             return Response(status_code=401)
-        rows = await runtime.run_db(queue_rows, staff, tab, role, urgency, mine, q, label)
-        return render(request, "queue_rows.html", rows=rows)
+        rows = await runtime.run_db(queue_rows, staff, tab, role, urgency, mine, q, label, shown)
+        return render(request, "queue_rows.html",
+                      **_paged(rows, shown, tab=tab, role=role, urgency=urgency, mine=mine, q=q, label=label))
+
+    watch = QueueWatch(runtime)
+
+    @router.get("/queue/events")
+    async def queue_events(request: Request) -> Response:
+        """The queue's changes as server-sent events (admin_api.live); 401 without a login."""
+        if await console.current(request) is None:
+            return Response(status_code=401)
+        return StreamingResponse(watch.stream(), media_type="text/event-stream",
+                                 headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 
     def conversation_view(conversation_id: int, staff: Staff) -> dict[str, Any] | None:
         with runtime.db.session() as session:
@@ -342,7 +372,7 @@ def build_console(console: Console) -> APIRouter:
             return {"c": conversation, "contact": contact, "assignee": assignee, "messages": messages,
                     "canned": filled, "labels": labels, "known_labels": known,
                     "staff_names": staff_names, "past": past, "others": others,
-                    "label": "{} ({})".format(*HELPDESK_LABELS[conversation.status])}
+                    "label": HELPDESK_LABELS[conversation.status][0]}
 
     @router.get("/conversations/{conversation_id}")
     async def conversation_page(request: Request, staff: ConsoleStaff, conversation_id: int, done: str | None = None,

@@ -117,7 +117,9 @@ def _serve(args: argparse.Namespace) -> int:
     settings = get_settings()
     # log_config=None: uvicorn's own lines go through the JSON handler configured above.
     options = {"host": args.host, "port": args.port, "log_level": args.log_level, "log_config": None,
-               "access_log": settings.access_log}
+               "access_log": settings.access_log,
+               # The console's event streams never end by themselves: a stop closes them after this.
+               "timeout_graceful_shutdown": 5}
     if args.workers > 1:  # each process builds its own app (and runtime) from the same settings
         uvicorn.run("server.cli:served_app", factory=True, workers=args.workers, **options)
     else:

@@ -6,7 +6,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, HTTPException
-from fastapi.responses import PlainTextResponse
+from fastapi.responses import PlainTextResponse, Response
 from pydantic import AwareDatetime, BaseModel, Field, field_validator
 
 from admin_api.deps import CurrentStaff, RuntimeDep, SessionDep
@@ -195,17 +195,17 @@ def remove_label(conversation_id: int, label: str, session: SessionDep, staff: C
     return LabelsOut(conversation_id=conversation_id, labels=labels)
 
 
-@router.get("/{conversation_id}/transcript.txt", response_class=PlainTextResponse,
-            summary="The conversation as text for the care record (notes marked); audited")
+@router.get("/{conversation_id}/transcript.txt", summary="The conversation as text for the care record (notes "
+            "marked); audited", responses={200: {"content": {"text/plain": {}}}})
 def export_transcript(conversation_id: int, session: SessionDep, staff: CurrentStaff,
-                      runtime: RuntimeDep) -> PlainTextResponse:
+                      runtime: RuntimeDep) -> Response:
     text = transcript_text(session, conversation_id, ZoneInfo(runtime.settings.timezone), runtime.settings.hub_name,
                            staff)
     session.commit()
     return transcript_download(conversation_id, text)
 
 
-def transcript_download(conversation_id: int, text: str) -> PlainTextResponse:
+def transcript_download(conversation_id: int, text: str) -> Response:
     return PlainTextResponse(text, headers={
         "Content-Disposition": f'attachment; filename="conversation-{conversation_id}.txt"',
         "Cache-Control": "no-store"})

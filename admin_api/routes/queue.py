@@ -49,6 +49,7 @@ class QueueItem(BaseModel):
     preview: str | None  # the first line of what the person last wrote
     labels: list[str]
     paged: str | None  # outside hours, whom the duty rota is calling for it (while nobody has taken it)
+    paged_staff_id: int | None
 
 
 @router.get("/queue", response_model=list[QueueItem],
@@ -112,6 +113,7 @@ def queue_items(session: Session, status: Sequence[str], role: str | None = None
                 and conversation.status in ("waiting", "human", "snoozed"):
             waiting = (now - conversation.handed_off_at).total_seconds()
         label, helpdesk = HELPDESK_LABELS[conversation.status]
+        calling = conversation.status == "waiting"
         items.append(QueueItem(
             id=conversation.id, channel=conversation.channel,
             channel_label=CHANNEL_LABELS.get(conversation.channel, conversation.channel),
@@ -121,7 +123,8 @@ def queue_items(session: Session, status: Sequence[str], role: str | None = None
             assignee=assignee.name if assignee else None, opened_at=conversation.opened_at,
             handed_off_at=conversation.handed_off_at, last_message_at=conversation.last_message_at,
             waiting_seconds=waiting, preview=_first_line(said),
-            labels=labels.get(conversation.id, []), paged=paged_name if conversation.status == "waiting" else None))
+            labels=labels.get(conversation.id, []), paged=paged_name if calling else None,
+            paged_staff_id=conversation.paged_staff_id if calling else None))
     return items
 
 

@@ -7,6 +7,7 @@ script or onerror attribute in it never runs (any dialog would be recorded and f
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,12 +18,12 @@ from sqlalchemy import select
 
 from db.models import Conversation
 from db.session import Database
-from tests.admin_api.conftest import Member, conversation_of, handed_off
+from tests.admin_api.conftest import Api, Member, conversation_of, handed_off
 from tests.fakes.line_platform import FakeLinePlatform
 from tests.support import DeskServer, line_body, new_user, wait_until
 
 CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+ARGS = ["--headless", "--lang=ja-JP", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync"]
 XSS = '<img src=x onerror="alert(1)"><script>alert(2)</script>'
 
@@ -79,11 +80,29 @@ def test_staff_log_in_see_emergencies_and_reply_without_running_resident_html(
     assert page.dialogs == []  # type: ignore[attr-defined]
 
 
-def test_the_queue_updates_itself(desk: DeskServer, database: Database, staff: dict[str, Member],
-                                  line: FakeLinePlatform, page: Page) -> None:
+def test_the_queue_updates_itself_live_and_an_emergency_rings(
+        desk: DeskServer, database: Database, staff: dict[str, Member], line: FakeLinePlatform, browser: Browser) -> None:
+    context = browser.new_context(locale="ja-JP", permissions=["notifications"])
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     login(page, desk, staff["msw"])
+    expect(page.locator("#live-state")).to_contain_text("リアルタイム更新中", timeout=10_000)
+    page.click("#enable-alerts")
+    expect(page.locator("#enable-alerts")).to_have_text("音と通知: オン")
+    waiting = int(page.locator('.count[data-tab="waiting"]').inner_text())
+    # Pushed, not polled: while the stream is open the page does not poll at all.
     _, conversation_id = handed_off(desk, database)
-    expect(page.locator(f'tr[data-id="{conversation_id}"]')).to_be_visible(timeout=12_000)
+    expect(page.locator(f'tr[data-id="{conversation_id}"]')).to_be_visible(timeout=10_000)
+    expect(page.locator('.count[data-tab="waiting"]')).to_have_text(str(waiting + 1))
+    _, emergency = handed_off(desk, database, f"父が息をしていない{XSS}")
+    alert = page.locator("#alerts .alert-emergency").first
+    expect(alert).to_contain_text(f"緊急の相談 #{emergency}", timeout=10_000)
+    expect(alert).to_contain_text("父が息をしていない")
+    assert page.locator("#alerts img").count() == 0  # what the resident wrote stays text
+    expect(page.locator(f'tr[data-id="{emergency}"]')).to_have_class("emergency")
+    assert errors == []
+    context.close()
 
 
 def test_the_try_page_answers_in_the_browser(desk: DeskServer, page: Page) -> None:
@@ -199,3 +218,30 @@ def test_the_report_draws_its_charts(desk: DeskServer, staff: dict[str, Member],
     with page.expect_download() as download:
         page.click("text=CSVで書き出す")
     assert Path(download.value.path()).read_bytes().startswith(b"\xef\xbb\xbf")
+
+
+def test_a_nurse_works_a_conversation_with_a_label_and_a_canned_reply(
+        desk: DeskServer, database: Database, staff: dict[str, Member], line: FakeLinePlatform, page: Page,
+        api: Api, tmp_path: Path) -> None:
+    api.post("/canned", staff["coordinator"], json={
+        "code": "訪問", "title": "訪問の予定", "body": "{利用者名}さん、{拠点名}の{担当者名}です。明日、訪問看護の方と一緒に伺います。"})
+    user = new_user()
+    desk.post_line(line_body("message-text", user=user, text="母が退院して家に戻ります。訪問看護のことを相談したい"))
+    desk.post_line(line_body("message-text", user=user, text="人と話したい"))
+    conversation = wait_until(lambda: (c := conversation_of(database, user)) and c.status == "waiting" and c, timeout=8)
+    login(page, desk, staff["nurse"])
+    page.click(f'a[href="/admin/conversations/{conversation.id}"]')
+    page.click("button[value=claim]")
+    page.fill("input[name=label]", "要訪問")
+    page.click("text=ラベルを付ける")
+    expect(page.locator("section.labels .label")).to_contain_text("要訪問")
+    page.fill("#reply", "/訪問 ")  # the short code and a space: the filled text, to read before sending
+    expect(page.locator("#reply")).to_have_value(re.compile("^.+さん、須高地域.+の佐藤 花子です。明日、訪問看護"))
+    shot = Path(os.environ.get("ZD_SCREENSHOT_DIR") or tmp_path) / "console-conversation.png"
+    page.screenshot(path=str(shot), full_page=True)
+    page.click("text=返信を送る")
+    expect(page.locator(".done")).to_contain_text("返信を送信しました")
+    wait_until(lambda: any("明日、訪問看護の方と一緒に伺います" in t for t in line.texts()), timeout=8)
+    page.goto(f"{desk.url}/admin/?tab=human&label=要訪問")
+    expect(page.locator(f'tr[data-id="{conversation.id}"] .label')).to_have_text("要訪問")
+    assert page.dialogs == []  # type: ignore[attr-defined]
