@@ -117,6 +117,14 @@ class SlackChannel:
         summary = await asyncio.to_thread(self.directory.summary, conversation_id)
         thread = await asyncio.to_thread(self.directory.thread, conversation_id)
         kind = payload.get("event")
+        if kind == "page":  # the duty rota calls one person, by DM (the text is their Slack user id)
+            what = "🚨 緊急の可能性がある相談" if summary.urgency == "emergency" else "📩 引き継ぎの相談"
+            await self.client.chat_postMessage(
+                channel=payload.get("text") or "",
+                text=f"【当番のお知らせ】{what}（相談 #{summary.id}、{role_label(summary.needed_role)}、"
+                     f"{summary.contact_name}）がまだ誰にも対応されていません。管理画面か相談スレッドで"
+                     "「対応する」を押してください。")
+            return
         if kind == "refresh":  # show the conversation's current state on its thread's first message
             if thread:
                 await self.client.chat_update(channel=thread[0], ts=thread[1], text=staff_fallback(summary),

@@ -34,12 +34,13 @@ from admin_api.deps import staff_session
 from admin_api.live import QueueWatch
 from admin_api.routes.conversations import transcript_download
 from admin_api.routes.queue import QUEUE_TABS, QueueItem, queue_items, status_counts
-from bot.conversation import CHANNEL_LABELS, HELPDESK_LABELS
+from bot.conversation import HELPDESK_LABELS
 from bot.roles import KNOWLEDGE_ROLES, REPORT_ROLES
 from bot.roles import LABELS as ROLE_LABELS
 from db.models import Staff, utcnow
 from db.session import without_nul
 from zaitaku_desk import canned, handoff
+from zaitaku_desk.handoff import CHANNEL_LABELS, SENDER_LABELS
 from zaitaku_desk.runtime import Runtime
 from zaitaku_desk.staff import close_console_session, console_staff, open_console_session, staff_by_token
 from zaitaku_desk.transcript import transcript_text
@@ -52,7 +53,6 @@ SNOOZE_MAX_MINUTES = 4320
 QUEUE_PAGE, QUEUE_MAX = 100, 500  # queue rows shown at first, and at most
 SESSION_COOKIE = "zd_session"
 CSRF_COOKIE = "zd_csrf"
-SENDER_LABELS = {"contact": "相談者", "bot": "ボット", "staff": "スタッフ", "system": "記録"}
 T = TypeVar("T")
 
 
@@ -96,6 +96,11 @@ class Form:
 
     def getlist(self, name: str) -> list[str]:
         return [without_nul(v) for v in self.data.getlist(name) if isinstance(v, str)]
+
+    def integer(self, name: str) -> int | None:
+        """The field as a whole number (an id), or None when empty or not one."""
+        value = self.get(name).strip()
+        return int(value) if value.isdigit() and len(value) < 10 else None
 
     def optional(self, name: str) -> str | None:
         """The field's text, or None when left empty."""
@@ -229,12 +234,14 @@ def snooze_until(form: Form, zone: ZoneInfo, now: datetime) -> datetime:
     typed, choice = form.get("until").strip(), form.get("minutes")
     if typed:
         try:
-            return datetime.fromisoformat(typed).replace(tzinfo=zone).astimezone(UTC)
+            moment = datetime.fromisoformat(typed)
         except ValueError:
             raise handoff.HandoffError("再開する日時を正しく入力してください。") from None
-    if choice == "tomorrow9":
-        tomorrow = now.astimezone(zone).date() + timedelta(days=1)
-        return datetime.combine(tomorrow, time(9), zone).astimezone(UTC)
+        return (moment if moment.tzinfo else moment.replace(tzinfo=zone)).astimezone(UTC)
+    if choice == "tomorrow9":  # the coming morning: after midnight but before 6, that is still today's 9:00
+        local = now.astimezone(zone)
+        day = local.date() + timedelta(days=0 if local.hour < 6 else 1)
+        return datetime.combine(day, time(9), zone).astimezone(UTC)
     if not choice.isdigit() or not 0 < int(choice) <= SNOOZE_MAX_MINUTES:
         raise handoff.HandoffError("保留の長さを選んでください。")
     return now + timedelta(minutes=int(choice))
@@ -352,7 +359,10 @@ def build_console(console: Console) -> APIRouter:
         """The queue's changes as server-sent events (admin_api.live); 401 without a login."""
         if await console.current(request) is None:
             return Response(status_code=401)
-        return StreamingResponse(watch.stream(), media_type="text/event-stream",
+
+        async def still_logged_in() -> bool:
+            return await console.current(request) is not None
+        return StreamingResponse(watch.stream(still_logged_in), media_type="text/event-stream",
                                  headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 
     def conversation_view(conversation_id: int, staff: Staff) -> dict[str, Any] | None:
@@ -417,8 +427,8 @@ def build_console(console: Console) -> APIRouter:
                 handoff.remove_label(session, conversation_id, staff, form.get("label"))
                 return "ラベルを外しました。"
             if act == "reassign":
-                chosen = form.get("staff_id")
-                to = session.get(Staff, int(chosen)) if chosen.isdigit() and len(chosen) < 10 else None
+                chosen = form.integer("staff_id")
+                to = session.get(Staff, chosen) if chosen is not None else None
                 if to is None:
                     raise handoff.HandoffError("担当者を選んでください。")
                 return handoff.reassign(session, conversation_id, staff, to, channels).message

@@ -12,9 +12,9 @@ from sqlalchemy import select
 
 from admin_api.console import Console, ReportReader
 from admin_api.routes.reports import Report, csv_response, report_for
-from bot.conversation import CHANNEL_LABELS
 from bot.roles import LABELS as ROLE_LABELS
 from db.models import FaqEntry
+from zaitaku_desk.handoff import CHANNEL_LABELS
 
 ROUTE_LABELS = {"faq": "FAQで回答", "resource": "事業所の案内", "handoff": "スタッフへ引き継ぎ",
                 "emergency": "緊急（119番の案内）", "check": "緊急度の確認", "offer": "担当者への相談をご案内", "other": "あいさつ・その他"}

@@ -21,7 +21,7 @@ from bot.roles import LABELS as ROLE_LABELS
 from bot.roles import TEAM_ROLES, Role
 from db.models import Staff
 from zaitaku_desk import canned, duty
-from zaitaku_desk.staff import add_staff, issue_token, revoke_token, update_staff
+from zaitaku_desk.staff import StaffError, add_staff, issue_token, revoke_token, update_staff
 
 ADMIN = (Role.ADMIN,)
 AdminPage = Annotated[Staff, _staff_of(ADMIN)]
@@ -86,8 +86,6 @@ def build(console: Console) -> APIRouter:
                 revoke_token(session, member, who)
                 return member.name, None
             if act == "update":
-                if member.id == admin.id and (form.get("role") != "admin" or not form.get("active")):
-                    raise LookupError("自分自身の管理者の役割は外せません（ほかの管理者に依頼してください）。")
                 changes = StaffUpdate(name=form.get("name").strip(), role=form.get("role"),
                                       slack_user_id=form.optional("slack_user_id"),
                                       active=bool(form.get("active"))).model_dump(exclude_unset=True)
@@ -96,7 +94,7 @@ def build(console: Console) -> APIRouter:
             raise LookupError("その操作はありません。")
         try:
             name, token = await console.act(run)
-        except (LookupError, IntegrityError, ValidationError) as exc:
+        except (LookupError, StaffError, IntegrityError, ValidationError) as exc:
             message = SLACK_TAKEN if isinstance(exc, IntegrityError) else \
                 "・".join(field_errors(exc)[0].values()) if isinstance(exc, ValidationError) else str(exc)
             return console.back("/admin/staff", error=message)
@@ -120,17 +118,13 @@ def build(console: Console) -> APIRouter:
                               may_edit=staff.role in TEAM_ROLES, changeover=runtime.settings.duty_day_starts,
                               **await console.act(duty_view))
 
-    def chosen(form: Form, name: str) -> int | None:
-        value = form.get(name)
-        return int(value) if value.isdigit() and len(value) < 10 else None
-
     @router.post("/duty/weekly")
     async def duty_weekly(posted: PostedTeamForm) -> Response:
         staff, form = posted
-        grid = {(day, position): chosen(form, f"d{day}p{position}")
-                for day in range(duty.HOLIDAY + 1) for position in range(1, duty.POSITIONS + 1)}
+        days = {day: [sid for p in range(1, duty.POSITIONS + 1) if (sid := form.integer(f"d{day}p{p}")) is not None]
+                for day in range(duty.HOLIDAY + 1)}
         try:
-            await console.act(duty.set_weekly, grid, f"staff:{staff.id}")
+            await console.act(duty.set_weekly, days, f"staff:{staff.id}")
         except duty.DutyError as exc:
             return console.back("/admin/duty", error=str(exc))
         return console.back("/admin/duty", done="週の当番表を保存しました。")
@@ -142,7 +136,7 @@ def build(console: Console) -> APIRouter:
             on = date.fromisoformat(form.get("on"))
         except ValueError:
             return console.back("/admin/duty", error="日付を選んでください。")
-        people = [sid for p in range(1, duty.POSITIONS + 1) if (sid := chosen(form, f"p{p}")) is not None]
+        people = [sid for p in range(1, duty.POSITIONS + 1) if (sid := form.integer(f"p{p}")) is not None]
         try:
             await console.act(duty.set_override, on, people, f"staff:{staff.id}")
         except duty.DutyError as exc:
@@ -167,7 +161,7 @@ def build(console: Console) -> APIRouter:
     @router.post("/canned")
     async def canned_save(request: Request, posted: PostedTeamForm) -> Response:
         staff, form = posted
-        canned_id = chosen(form, "id")
+        canned_id = form.integer("id")
         values = {"code": form.get("code").strip(), "title": form.get("title").strip(), "body": form.get("body").strip()}
         try:
             body = CannedBody(**values)

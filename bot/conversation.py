@@ -23,8 +23,6 @@ HELPDESK_LABELS = {
     "snoozed": ("保留中", "snoozed"),
     "resolved": ("解決済み", "resolved"),
 }
-# Where a conversation came from, as staff read it.
-CHANNEL_LABELS = {"line": "LINE", "slack": "Slack", "web": "お試しページ", "terminal": "端末（試験用）"}
 
 
 class Effect(str, Enum):

@@ -6,6 +6,7 @@ behind LINE, Slack, the try-out page, the terminal and the tests.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -23,6 +24,8 @@ from bot.router import ALTERNATIVES, Decision, Router
 
 _DELETION = re.compile(r"(記録|履歴|データ|トーク).{0,8}(削除|消して|消去)")
 _SEARCH = re.compile(r"探|空き|近くの")  # a button that names a search (「訪問看護ステーションを探す」)
+
+log = logging.getLogger(__name__)
 
 
 def _escape(text: str) -> str:
@@ -105,7 +108,7 @@ class Desk:
         """
         decision = self.router.decide(text)
         if decision.route == "emergency":
-            return [self._emergency_reply()]
+            return [self._emergency_reply(recorded=False)]
         if decision.check:
             # A search box has no conversation to answer in: the question, with 119 first, no buttons.
             return [replace(self._check(), quick_replies=())]
@@ -292,10 +295,18 @@ class Desk:
         return Outcome([self._emergency_reply()], route="emergency", event="emergency", role="nurse",
                        urgency="emergency", relay_to_staff=True)
 
-    def _emergency_reply(self) -> replies.Reply:
+    def _emergency_reply(self, recorded: bool = True) -> replies.Reply:
+        """The 119 reply; `recorded`: the message is a conversation staff are told of (not a search box's)."""
+        if not recorded:
+            return replies.emergency(self.consult, "")
         now = self.clock()
         desk_open = self.hours.is_open(now)
-        return replies.emergency(self.consult, replies.emergency_told(desk_open, None if desk_open else self.on_duty(now)))
+        try:
+            on_duty = None if desk_open else self.on_duty(now)
+        except Exception:  # whom to name is not worth delaying or losing the 119 reply for
+            log.exception("could not read the duty rota; the 119 reply names no one")
+            return replies.emergency(self.consult, "")
+        return replies.emergency(self.consult, replies.emergency_told(desk_open, on_duty))
 
     def _check(self) -> replies.Reply:
         return replies.red_flag_check(self.router.flags.check["question"], list(self._check_labels().items()))

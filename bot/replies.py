@@ -25,11 +25,11 @@ def urgent_line(consult: str) -> str:
 
 
 def emergency(consult: str, told: str) -> Reply:
-    """The 119 instruction; `told` says truly who at the hub knows (emergency_told)."""
+    """The 119 instruction; `told` says truly who at the hub knows (emergency_told), or nothing."""
     return Reply(
         "🚑 今すぐ119番に電話してください。\n"
         "呼吸や意識がおかしい、強い痛み・出血・けいれんがあるときは、迷わず119番です。\n"
-        f"救急車を呼ぶか迷うときは {consult}へ。\n" + told,
+        f"救急車を呼ぶか迷うときは {consult}へ。" + (f"\n{told}" if told else ""),
         urgent=True, call="119",
     )
 

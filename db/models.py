@@ -92,8 +92,10 @@ class Conversation(Base):
     resolved_at: Mapped[datetime | None]
     snoozed_until: Mapped[datetime | None]
     snooze_reason: Mapped[str | None] = mapped_column(Text)  # why it was set aside, said again when it wakes
-    # Outside hours, who on the duty rota was last called for it (zaitaku_desk.duty), when, and which of
-    # the rota's places (1: first on duty, 2: the next…).
+    # Since when it has needed someone (it became 対応待ち, or an emergency was raised in it), until someone
+    # takes or answers it; outside hours the duty rota calls for it (zaitaku_desk.duty): who was called
+    # last, when, and which of the rota's places (1: first on duty, 2: the next…).
+    page_since: Mapped[datetime | None]
     paged_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     paged_at: Mapped[datetime | None]
     page_position: Mapped[int | None] = mapped_column(Integer)

@@ -19,7 +19,11 @@ CODE = r"^[^\s/{}]{1,20}$"  # 「訪問」「hours」: no spaces, slashes or bra
 
 
 class CannedError(ValueError):
-    """A canned reply that cannot be saved (Japanese message)."""
+    """A canned reply that cannot be saved (Japanese message), and the field at fault."""
+
+    def __init__(self, message: str, field: str = "body") -> None:
+        super().__init__(message)
+        self.field = field
 
 
 def unknown_placeholders(body: str) -> list[str]:
@@ -43,10 +47,10 @@ def save(session: Session, staff: Staff, code: str, title: str, body: str, canne
                           + " ".join(f"{{{p}}}" for p in PLACEHOLDERS) + " です。")
     taken = session.scalars(select(CannedReply).where(CannedReply.code == code)).first()
     if taken is not None and taken.id != canned_id:
-        raise CannedError(f"短縮コード「{code}」はすでに使われています。")
+        raise CannedError(f"短縮コード「{code}」はすでに使われています。", "code")
     row = CannedReply() if canned_id is None else session.get(CannedReply, canned_id)
     if row is None:
-        raise CannedError(f"定型文 #{canned_id} が見つかりません。")
+        raise CannedError(f"定型文 #{canned_id} が見つかりません。", "id")
     row.code, row.title, row.body, row.updated_by, row.updated_at = code, title, body, staff.id, utcnow()
     session.add(row)
     session.flush()

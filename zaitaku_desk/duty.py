@@ -24,8 +24,7 @@ from bot.hours import BusinessHours
 from bot.roles import label as role_label
 from db.models import Conversation, DutyOverride, DutySlot, Message, Staff
 from knowledge.store import audit
-from zaitaku_desk.lifecycle import STAFF_CHANNEL
-from zaitaku_desk.outbox import Outgoing, enqueue
+from zaitaku_desk.lifecycle import STAFF_CHANNEL, announce
 
 HOLIDAY = 7  # the grid's column for public holidays and the desk's closures
 DAY_NAMES = ("月", "火", "水", "木", "金", "土", "日", "祝・休業日")
@@ -74,16 +73,17 @@ def weekly(session: Session) -> dict[tuple[int, int], int]:
     return {(row.day, row.position): row.staff_id for row in session.scalars(select(DutySlot))}
 
 
-def set_weekly(session: Session, grid: Mapping[tuple[int, int], int | None], actor: str) -> None:
-    """Replace the weekly grid; an empty cell is nobody. Positions of a day are filled from the first."""
-    _check_staff(session, [sid for sid in grid.values() if sid is not None])
+def set_weekly(session: Session, days: Mapping[int, Sequence[int]], actor: str) -> None:
+    """Replace the weekly grid: each day column's people in calling order (a column left out: nobody)."""
+    for day, people in days.items():
+        if not 0 <= day <= HOLIDAY:
+            raise DutyError(f"曜日の列は0〜{HOLIDAY}です（{HOLIDAY}は祝日・休業日）。")
+        _check_day(session, people)
     session.execute(delete(DutySlot))
-    for day in range(HOLIDAY + 1):
-        people = [grid.get((day, position)) for position in range(1, POSITIONS + 1)]
-        for position, staff_id in enumerate((p for p in people if p is not None), start=1):
+    for day, people in days.items():
+        for position, staff_id in enumerate(people, start=1):
             session.add(DutySlot(day=day, position=position, staff_id=staff_id))
-    audit(session, actor, "duty.weekly", "duty", "weekly",
-          {f"{day}:{position}": sid for (day, position), sid in sorted(grid.items()) if sid is not None})
+    audit(session, actor, "duty.weekly", "duty", "weekly", {str(day): list(people) for day, people in days.items()})
 
 
 def overrides(session: Session, since: date) -> dict[date, list[Staff]]:
@@ -98,11 +98,7 @@ def overrides(session: Session, since: date) -> dict[date, list[Staff]]:
 
 def set_override(session: Session, day: date, staff_ids: Sequence[int], actor: str) -> None:
     """Who is on duty on `day`, in order, instead of the weekly grid; no one listed: the grid again."""
-    if len(staff_ids) > POSITIONS:
-        raise DutyError(f"1日の当番は{POSITIONS}人までです。")
-    if len(set(staff_ids)) != len(staff_ids):
-        raise DutyError("同じ人が2回入っています。")
-    _check_staff(session, staff_ids)
+    _check_day(session, staff_ids)
     session.execute(delete(DutyOverride).where(DutyOverride.on == day))
     for position, staff_id in enumerate(staff_ids, start=1):
         session.add(DutyOverride(on=day, position=position, staff_id=staff_id))
@@ -111,29 +107,37 @@ def set_override(session: Session, day: date, staff_ids: Sequence[int], actor: s
 
 def page_due(session: Session, channels: Mapping[str, Channel], calendar: DutyCalendar, now: datetime,
              page_after: timedelta, escalate_after: timedelta) -> int:
-    """Call the person on duty for what waits outside hours, and the next one when nobody takes it."""
+    """Call the person on duty for what needs someone outside hours, then the next one while nobody
+    takes it (after the last, the first again). While the desk is open, nobody is called and the
+    calling of the night before is forgotten (its log stays in each conversation)."""
     chain = on_duty(session, calendar, now)
     if not chain:
+        session.execute(update(Conversation).where(Conversation.paged_at.is_not(None))
+                        .values(paged_at=None, paged_staff_id=None, page_position=None)
+                        .execution_options(synchronize_session=False))
         return 0
-    waiting = session.scalars(select(Conversation).where(Conversation.status == "waiting",
-                                                         Conversation.handed_off_at.is_not(None))).all()
+    needing = session.scalars(select(Conversation).where(Conversation.page_since.is_not(None),
+                                                         Conversation.status.in_(("waiting", "human")))
+                              .order_by(Conversation.id)).all()
+    ids = [person.id for person in chain]
     paged = 0
-    for conversation in waiting:
-        if conversation.paged_at is None:
-            since = now - (conversation.handed_off_at or now)
+    for conversation in needing:
+        if conversation.paged_at is None or conversation.paged_staff_id not in ids:
+            # Not called yet, or called from another day's rota: this rota's first person.
+            since = now - (conversation.page_since or now)
             if conversation.urgency != "emergency" and since < page_after:
                 continue
             position = 1
-        elif now - conversation.paged_at >= escalate_after and (conversation.page_position or 0) < len(chain):
-            position = (conversation.page_position or 0) + 1
+        elif now - conversation.paged_at >= escalate_after:
+            position = (conversation.page_position or 0) % len(chain) + 1
         else:
             continue
         # Taken by one process only: several workers run these timers.
         seen = Conversation.paged_at
         if session.execute(update(Conversation).where(
-                Conversation.id == conversation.id, Conversation.status == "waiting",
+                Conversation.id == conversation.id, Conversation.page_since.is_not(None),
                 seen.is_(None) if conversation.paged_at is None else seen == conversation.paged_at)
-                .values(paged_at=now, paged_staff_id=chain[position - 1].id, page_position=position)
+                .values(paged_at=now, paged_staff_id=ids[position - 1], page_position=position)
                 .execution_options(synchronize_session=False)).rowcount != 1:
             continue
         _page(session, channels, conversation, chain[position - 1], position)
@@ -141,27 +145,40 @@ def page_due(session: Session, channels: Mapping[str, Channel], calendar: DutyCa
     return paged
 
 
-def first_on_duty(session: Session, calendar: DutyCalendar, now: datetime) -> str | None:
-    """「看護師」: what the first person on duty is, for the resident's reply; None: nobody is."""
-    chain = on_duty(session, calendar, now)
+def reachable(person: Staff, channels: Mapping[str, Channel]) -> bool:
+    """Whether a page reaches the person at night: by Slack DM when the desk has Slack (so they need a
+    Slack user); without Slack, the console is the only way, and it is all there is."""
+    return STAFF_CHANNEL not in channels or person.slack_user_id is not None
+
+
+def first_on_duty(session: Session, calendar: DutyCalendar, now: datetime,
+                  channels: Mapping[str, Channel]) -> str | None:
+    """「看護師」: what the first person on duty a page reaches is, for the resident's reply; None: nobody."""
+    chain = [person for person in on_duty(session, calendar, now) if reachable(person, channels)]
     return role_label(chain[0].role) if chain else None
 
 
 def _page(session: Session, channels: Mapping[str, Channel], conversation: Conversation, person: Staff,
           position: int) -> None:
-    what = "🚨 緊急の可能性がある相談" if conversation.urgency == "emergency" else "📩 引き継ぎの相談"
     ways = ["管理画面"]
     if STAFF_CHANNEL in channels and person.slack_user_id:
-        text = (f"【当番のお知らせ】{what}（相談 #{conversation.id}、{role_label(conversation.needed_role)}）が"
-                "まだ誰にも対応されていません。管理画面か相談スレッドで「対応する」を押してください。")
-        enqueue(session, channels, [Outgoing(STAFF_CHANNEL, person.slack_user_id, conversation.id, "system",
-                                             payload={"kind": "post", "text": text}, urgent=True)])
+        announce(session, channels, conversation.id, "page", person.slack_user_id,
+                 urgent=conversation.urgency == "emergency")
         ways.insert(0, "SlackのDM")
     order = "" if position == 1 else f"（{position}番目の当番。前の当番が対応していないため）"
     session.add(Message(conversation_id=conversation.id, direction="internal", sender_kind="system",
                         text=f"当番の{person.name}さんに知らせました{order}: {'・'.join(ways)}。", kind="event"))
     audit(session, "timer", "conversation.page", "conversation", str(conversation.id),
           {"staff_id": person.id, "position": position})
+
+
+def _check_day(session: Session, staff_ids: Sequence[int]) -> None:
+    """One day's people: at most POSITIONS, each once, each an active account."""
+    if len(staff_ids) > POSITIONS:
+        raise DutyError(f"1日の当番は{POSITIONS}人までです。")
+    if len(set(staff_ids)) != len(staff_ids):
+        raise DutyError("同じ日に同じ人が2回入っています。")
+    _check_staff(session, staff_ids)
 
 
 def _check_staff(session: Session, staff_ids: Sequence[int]) -> None:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from adapters.base import Channel, ConversationSummary
@@ -27,6 +28,9 @@ from zaitaku_desk.lifecycle import TIMER, Actor, Conflict, apply
 from zaitaku_desk.outbox import ChannelUnavailable, NotOwner, Outgoing, enqueue
 
 MAX_SNOOZE = timedelta(days=30)  # the longest 保留
+# What staff read for a conversation's channel and for who wrote a message (console, Slack, transcripts).
+CHANNEL_LABELS = {"line": "LINE", "slack": "Slack", "web": "お試しページ", "terminal": "端末（試験用）"}
+SENDER_LABELS = {"contact": "相談者", "bot": "ボット", "staff": "スタッフ", "system": "記録"}
 MAX_REASON = 200  # characters of a snooze's reason
 MAX_LABEL, MAX_LABELS = 20, 10  # characters in a label, labels on one conversation
 NOTE_PREFIXES = ("メモ:", "メモ：", "note:", "Note:", "NOTE:")
@@ -127,14 +131,13 @@ def summary(session: Session, conversation_id: int, recent: int = 6) -> Conversa
     """What the staff thread shows beside its buttons."""
     seen = record(session, conversation_id, internal=False, recent=recent)
     conversation = seen.conversation
-    who = {"contact": "相談者", "bot": "ボット", "staff": "スタッフ", "system": "システム"}
     return ConversationSummary(
         id=conversation.id, channel=conversation.channel, status=conversation.status,
         status_label="{} / {}".format(*HELPDESK_LABELS[conversation.status]),
         needed_role=conversation.needed_role, urgency=conversation.urgency, contact_name=seen.contact_name,
         assignee=seen.assignee.name if seen.assignee else None, opened_at=conversation.opened_at,
         handed_off_at=conversation.handed_off_at,
-        recent=[(who.get(m.sender_kind, m.sender_kind), m.text or f"（{m.kind}）") for m in seen.messages],
+        recent=[(SENDER_LABELS.get(m.sender_kind, m.sender_kind), m.text or f"（{m.kind}）") for m in seen.messages],
     )
 
 
@@ -231,6 +234,8 @@ def staff_reply(session: Session, conversation_id: int, staff: Staff, text: str,
                         text=text.strip(), created_at=now))
     conversation.first_staff_response_at = conversation.first_staff_response_at or now
     conversation.last_message_at = now
+    # Someone is answering: the duty rota stops calling for it.
+    conversation.page_since = conversation.paged_at = conversation.paged_staff_id = conversation.page_position = None
     audit(session, f"staff:{staff.id}", "conversation.reply", "conversation", str(conversation_id))
 
 
@@ -263,7 +268,12 @@ def add_label(session: Session, conversation_id: int, staff: Staff, label: str) 
         return have
     if len(have) >= MAX_LABELS:
         raise HandoffError(f"ラベルは1件の相談に{MAX_LABELS}個までです。")
-    session.add(ConversationLabel(conversation_id=conversation_id, label=label, added_by=staff.id, added_at=utcnow()))
+    try:
+        with session.begin_nested():  # the same label put on by two people at once: once
+            session.add(ConversationLabel(conversation_id=conversation_id, label=label, added_by=staff.id,
+                                          added_at=utcnow()))
+    except IntegrityError:
+        return labels_of(session, [conversation_id]).get(conversation_id, [])
     _label_event(session, conversation_id, staff, f"{staff.name}さんがラベル「{label}」を付けました。", "label_add", label)
     return [*have, label]
 

@@ -78,7 +78,8 @@ def apply(session: Session, conversation: Conversation, event: str, actor: Actor
     status, effects = transition(conversation.status, event)
     changes: dict[str, object] = {"status": status, "snoozed_until": until if status == "snoozed" else None,
                                   "snooze_reason": (reason or None) if status == "snoozed" else None}
-    why = reason if event == "snooze" else conversation.snooze_reason if event == "wake" else None
+    # A snooze's reason, kept while it lasts and said again on the way out, whichever way that is.
+    why = reason if event == "snooze" else conversation.snooze_reason if conversation.status == "snoozed" else None
     for effect in effects:
         if effect is Effect.RECORD_HANDOFF:
             changes["handed_off_at"] = conversation.handed_off_at or now
@@ -93,17 +94,28 @@ def apply(session: Session, conversation: Conversation, event: str, actor: Actor
             changes["resolved_at"] = now
         elif effect is Effect.RESUME and conversation.assignee_id is not None:
             changes["status"] = "human"
-    if changes["status"] != "waiting":  # taken, set aside or closed: the duty rota stops calling
-        changes.update(paged_at=None, paged_staff_id=None, page_position=None)
+    changes.update(_paging(conversation.status, str(changes["status"]), effects, now))
     _write(session, conversation, changes)
     if Effect.ALERT_ON_CALL in effects or Effect.NOTIFY_STAFF in effects:
         announce(session, channels, conversation.id, "emergency" if Effect.ALERT_ON_CALL in effects
-                 else "wake" if event == "wake" else "handoff", (why or "") if event == "wake" else text)
+                 else "wake" if event == "wake" else "handoff",
+                 (why or "") if event == "wake" else f"{text}（保留の理由: {why}）" if why else text)
     if Effect.ASK_SATISFACTION in effects:
         _ask_satisfaction(session, conversation, channels)
     if actor.kind != "bot":
         _log(session, conversation, event, actor, to, why)
     return Applied(str(changes["status"]), effects)
+
+
+def _paging(before: str, after: str, effects: tuple[Effect, ...], now: datetime) -> dict[str, object]:
+    """When the duty rota's calling (zaitaku_desk.duty) starts afresh or stops: an emergency raised, or
+    a conversation that comes to wait, needs someone from now; taken, set aside or closed, it does not."""
+    fresh = {"paged_at": None, "paged_staff_id": None, "page_position": None}
+    if Effect.ALERT_ON_CALL in effects or (after == "waiting" and before != "waiting"):
+        return {"page_since": now, **fresh}
+    if (after != "waiting" and after != before) or Effect.SET_ASSIGNEE in effects:
+        return {"page_since": None, **fresh}
+    return {}
 
 
 def announce(session: Session, channels: Mapping[str, Channel], conversation_id: int, event: str,

@@ -120,7 +120,7 @@ class Runtime:
     def first_on_duty(self, now: datetime) -> str | None:
         """What the first person on duty is (「看護師」), outside hours; None: nobody is."""
         with self.db.session() as session:
-            return duty.first_on_duty(session, self.duty, now)
+            return duty.first_on_duty(session, self.duty, now, self.channels)
 
     # -- what channels' request sides ask (adapters.base.DeskIngress) ----------------------------
     async def store(self, channel: str, events: list[tuple[str, dict[str, Any]]]) -> int:

@@ -44,6 +44,15 @@ def add_staff(session: Session, name: str, role: str, slack_user: str | None, ac
     return staff, token
 
 
+class StaffError(ValueError):
+    """An account change refused (Japanese message): an admin may not lock themself out."""
+
+
+def _not_self(staff: Staff, actor: str, what: str) -> None:
+    if actor == f"staff:{staff.id}":
+        raise StaffError(f"自分自身の{what}はできません（ほかの管理者に依頼してください）。")
+
+
 def issue_token(session: Session, staff: Staff, actor: str) -> str:
     """A new token for `staff`, replacing the old one and ending their console sessions; shown once."""
     token = new_token()
@@ -54,6 +63,7 @@ def issue_token(session: Session, staff: Staff, actor: str) -> str:
 
 
 def revoke_token(session: Session, staff: Staff, actor: str) -> None:
+    _not_self(staff, actor, "トークンの無効化")
     staff.token_hash = None
     end_console_sessions(session, staff.id)
     audit(session, actor, "staff.token_revoke", "staff", str(staff.id))
@@ -62,6 +72,8 @@ def revoke_token(session: Session, staff: Staff, actor: str) -> None:
 def update_staff(session: Session, staff: Staff, changes: dict[str, Any], actor: str) -> None:
     """Change name, role, Slack user or active, audited; a deactivated account is logged out at once.
     IntegrityError: the Slack user is taken."""
+    if changes.get("active") is False or changes.get("role", Role.ADMIN) != Role.ADMIN:
+        _not_self(staff, actor, "管理者の役割を外すこと・無効化")
     before = {key: getattr(staff, key) for key in changes}
     for key, value in changes.items():
         setattr(staff, key, value)

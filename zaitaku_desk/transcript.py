@@ -9,13 +9,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.conversation import CHANNEL_LABELS, HELPDESK_LABELS
+from bot.conversation import HELPDESK_LABELS
 from bot.roles import label as role_label
 from db.models import Staff
 from knowledge.store import audit
-from zaitaku_desk.handoff import labels_of, record
-
-WHO = {"contact": "相談者", "bot": "ボット", "system": "記録"}
+from zaitaku_desk.handoff import CHANNEL_LABELS, SENDER_LABELS, labels_of, record
 
 
 def transcript_text(session: Session, conversation_id: int, zone: ZoneInfo, hub_name: str, exported_by: Staff) -> str:
@@ -36,7 +34,7 @@ def transcript_text(session: Session, conversation_id: int, zone: ZoneInfo, hub_
              f"出力: {at(datetime.now(zone))}（{exported_by.name}）", "※【メモ】はスタッフ内部の記録で、相談者には送っていません。", ""]
     for message in seen.messages:
         name = staff_names.get(message.staff_id or 0, "スタッフ") if message.sender_kind == "staff" \
-            else WHO.get(message.sender_kind, message.sender_kind)
+            else SENDER_LABELS.get(message.sender_kind, message.sender_kind)
         text = message.text if message.text is not None else f"（{message.kind}）"
         said = f"【記録】{text}" if message.kind == "event" else f"{'【メモ】' if message.kind == 'note' else ''}{name}: {text}"
         lines.append(f"{at(message.created_at)} {said}")

@@ -43,8 +43,7 @@ def _out(row: CannedReply) -> CannedOut:
 
 
 def _refused(exc: CannedError) -> HTTPException:
-    field = "code" if "コード" in str(exc) else "body"
-    return HTTPException(422, [{"loc": ["body", field], "msg": str(exc), "type": "value_error"}])
+    return HTTPException(422, [{"loc": ["body", exc.field], "msg": str(exc), "type": "value_error"}])
 
 
 @router.get("/canned", response_model=list[CannedOut], summary="Every canned reply, by code")

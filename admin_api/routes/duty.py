@@ -86,13 +86,8 @@ def get_duty(session: SessionDep, runtime: RuntimeDep, _: CurrentStaff) -> DutyO
 
 @router.put("/weekly", response_model=DutyOut, summary="Replace the weekly rota (coordinators and admins)")
 def put_weekly(body: WeeklyBody, session: SessionDep, runtime: RuntimeDep, staff: TeamStaff) -> DutyOut:
-    for day, people in body.days.items():
-        if not 0 <= day <= duty.HOLIDAY or len(people) > duty.POSITIONS:
-            raise _refused(DutyError(f"曜日は0〜{duty.HOLIDAY}、1日の当番は{duty.POSITIONS}人までです。"), "days")
-    grid = {(day, position): sid for day, people in body.days.items()
-            for position, sid in enumerate(people, start=1)}
     try:
-        duty.set_weekly(session, grid, actor(staff))
+        duty.set_weekly(session, body.days, actor(staff))
     except DutyError as exc:
         raise _refused(exc, "days") from None
     session.commit()

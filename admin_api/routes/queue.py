@@ -12,9 +12,9 @@ from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from admin_api.deps import CurrentStaff, SessionDep
-from bot.conversation import CHANNEL_LABELS, HELPDESK_LABELS
+from bot.conversation import HELPDESK_LABELS
 from db.models import Contact, Conversation, ConversationLabel, Message, Staff, utcnow
-from zaitaku_desk.handoff import labels_in_use, labels_of
+from zaitaku_desk.handoff import CHANNEL_LABELS, labels_in_use, labels_of
 
 router = APIRouter(tags=["queue"])
 Status = Literal["bot", "waiting", "human", "snoozed", "resolved"]
@@ -85,7 +85,12 @@ def queue_items(session: Session, status: Sequence[str], role: str | None = None
                                         Message.text.is_not(None)) \
         .order_by(Message.id.desc()).limit(1).correlate(Conversation).scalar_subquery()
     paged = aliased(Staff)
-    query = select(Conversation, Contact, Staff, latest, paged.name).join(Contact, Contact.id == Conversation.contact_id) \
+    # Columns, not entities: a page of the queue is read often (every live update of every console).
+    c = Conversation
+    query = select(c.id, c.channel, c.status, c.needed_role, c.urgency, c.assignee_id, c.opened_at, c.handed_off_at,
+                   c.last_message_at, c.first_staff_response_at, c.paged_staff_id, c.contact_id,
+                   Contact.display_name, Staff.name.label("assignee"), latest.label("said"),
+                   paged.name.label("paged_name")).join(Contact, Contact.id == Conversation.contact_id) \
         .outerjoin(Staff, Staff.id == Conversation.assignee_id) \
         .outerjoin(paged, paged.id == Conversation.paged_staff_id).where(Conversation.status.in_(status))
     if role:
@@ -106,25 +111,20 @@ def queue_items(session: Session, status: Sequence[str], role: str | None = None
     order = ((Conversation.resolved_at.desc().nulls_last(), Conversation.id.desc()) if list(status) == ["resolved"]
              else QUEUE_ORDER)
     found = session.execute(query.order_by(*order).limit(limit)).all()
-    labels = labels_of(session, [row[0].id for row in found])
-    for conversation, contact, assignee, said, paged_name in found:
+    labels = labels_of(session, [row.id for row in found])
+    for row in found:
         waiting = None
-        if conversation.handed_off_at and conversation.first_staff_response_at is None \
-                and conversation.status in ("waiting", "human", "snoozed"):
-            waiting = (now - conversation.handed_off_at).total_seconds()
-        label, helpdesk = HELPDESK_LABELS[conversation.status]
-        calling = conversation.status == "waiting"
+        if row.handed_off_at and row.first_staff_response_at is None and row.status in ("waiting", "human", "snoozed"):
+            waiting = (now - row.handed_off_at).total_seconds()
+        label, helpdesk = HELPDESK_LABELS[row.status]
         items.append(QueueItem(
-            id=conversation.id, channel=conversation.channel,
-            channel_label=CHANNEL_LABELS.get(conversation.channel, conversation.channel),
-            status=conversation.status, status_label=label,
-            helpdesk_status=helpdesk, needed_role=conversation.needed_role, urgency=conversation.urgency,
-            contact_name=contact.display_name or f"相談者 #{contact.id}", assignee_id=conversation.assignee_id,
-            assignee=assignee.name if assignee else None, opened_at=conversation.opened_at,
-            handed_off_at=conversation.handed_off_at, last_message_at=conversation.last_message_at,
-            waiting_seconds=waiting, preview=_first_line(said),
-            labels=labels.get(conversation.id, []), paged=paged_name if calling else None,
-            paged_staff_id=conversation.paged_staff_id if calling else None))
+            id=row.id, channel=row.channel, channel_label=CHANNEL_LABELS.get(row.channel, row.channel),
+            status=row.status, status_label=label, helpdesk_status=helpdesk, needed_role=row.needed_role,
+            urgency=row.urgency, contact_name=row.display_name or f"相談者 #{row.contact_id}",
+            assignee_id=row.assignee_id, assignee=row.assignee, opened_at=row.opened_at,
+            handed_off_at=row.handed_off_at, last_message_at=row.last_message_at, waiting_seconds=waiting,
+            preview=_first_line(row.said), labels=labels.get(row.id, []), paged=row.paged_name,
+            paged_staff_id=row.paged_staff_id))
     return items
 
 

@@ -84,6 +84,8 @@ def update_staff(staff_id: int, body: StaffUpdate, session: SessionDep, admin: A
         accounts.update_staff(session, staff, body.model_dump(exclude_unset=True), actor(admin))
     except IntegrityError:
         raise HTTPException(status.HTTP_409_CONFLICT, SLACK_TAKEN) from None
+    except accounts.StaffError as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
     session.commit()
     return _out(staff)
 
@@ -100,6 +102,9 @@ def rotate_token(staff_id: int, session: SessionDep, admin: AdminStaff) -> Staff
 @router.delete("/staff/{staff_id}/token", response_model=StaffOut, summary="Revoke the staff member's token (admin)")
 def revoke_token(staff_id: int, session: SessionDep, admin: AdminStaff) -> StaffOut:
     staff = _get(session, staff_id)
-    accounts.revoke_token(session, staff, actor(admin))
+    try:
+        accounts.revoke_token(session, staff, actor(admin))
+    except accounts.StaffError as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
     session.commit()
     return _out(staff)

@@ -41,13 +41,15 @@
   var audio = null;
   var polling = null;
 
+  var asked = 0;
   function refresh() {
+    var mine = ++asked;  // answers can come back out of order: only the latest one is shown
     fetch(body.getAttribute("data-src"), { credentials: "same-origin" })
       .then(function (response) {
         if (response.status === 401) { window.location = "/admin/login"; return null; }
         return response.ok ? response.text() : null;
       })
-      .then(function (html) { if (html !== null) { body.innerHTML = html; } })
+      .then(function (html) { if (html !== null && mine === asked) { body.innerHTML = html; } })
       .catch(function () { /* offline for a moment: try again at the next change or tick */ });
   }
   function poll(on) {

@@ -91,7 +91,11 @@ def test_the_queue_updates_itself_live_and_an_emergency_rings(
     page.click("#enable-alerts")
     expect(page.locator("#enable-alerts")).to_have_text("音と通知: オン")
     waiting = int(page.locator('.count[data-tab="waiting"]').inner_text())
-    # Pushed, not polled: while the stream is open the page does not poll at all.
+    # Pushed, not polled: while the stream is open and nothing changes, the page asks for nothing.
+    asked: list[str] = []
+    page.on("request", lambda request: asked.append(request.url) if "/admin/queue/rows" in request.url else None)
+    page.wait_for_timeout(6_000)  # longer than the fallback's 5 s
+    assert asked == []
     _, conversation_id = handed_off(desk, database)
     expect(page.locator(f'tr[data-id="{conversation_id}"]')).to_be_visible(timeout=10_000)
     expect(page.locator('.count[data-tab="waiting"]')).to_have_text(str(waiting + 1))

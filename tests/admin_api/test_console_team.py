@@ -58,7 +58,9 @@ def test_the_staff_page_issues_a_token_once_and_revokes_it(desk: DeskServer, sta
     assert "登録を変更しました" in changed.text and not _login_works(desk, new)  # left unticked: inactive
     own = admin.post(f"/admin/staff/{staff['admin'].id}/update", data={
         "csrf": csrf, "name": "管理 太郎", "role": "nurse", "active": "1"}, follow_redirects=True)
-    assert "自分自身の管理者の役割は外せません" in own.text
+    assert "自分自身の管理者の役割を外すこと・無効化はできません" in own.text
+    mine = admin.post(f"/admin/staff/{staff['admin'].id}/revoke", data={"csrf": csrf}, follow_redirects=True)
+    assert "自分自身のトークンの無効化はできません" in mine.text and _login_works(desk, staff["admin"].token)
     assert admin.post("/admin/staff", data={"name": "x", "role": "nurse"}).status_code == 403  # no CSRF
     admin.close()
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, time
+from time import sleep
 
 import pytest
 
@@ -14,7 +15,7 @@ from db.session import Database
 from tests.admin_api.conftest import Api, Member, console_login, csrf_of, field_errors, handed_off
 from tests.fakes.line_platform import FakeLinePlatform
 from tests.fakes.slack_platform import FakeSlackPlatform
-from tests.support import DeskServer, wait_until
+from tests.support import DeskServer, line_body, wait_until
 from zaitaku_desk.duty import HOLIDAY, DutyCalendar
 from zaitaku_desk.staff import create_staff
 
@@ -69,12 +70,23 @@ def test_the_duty_day_runs_from_the_changeover_and_holidays_have_their_own_colum
     assert calendar.column(date(2026, 12, 30)) == HOLIDAY  # the desk's own year-end closure
 
 
+def rota(api: Api, coordinator: Member, *people: Member) -> dict:
+    """The weekly rota set to `people` on every day (this desk is always closed: the holiday column
+    applies), and no dated override for today."""
+    today = api.get("/duty", coordinator).json()["now"]["duty_date"]
+    api.request("PUT", f"/duty/overrides/{today}", coordinator, json={"staff_ids": []})
+    saved = api.request("PUT", "/duty/weekly", coordinator,
+                        json={"days": {str(day): [p.id for p in people] for day in range(HOLIDAY + 1)}})
+    assert saved.status_code == 200, saved.text
+    return saved.json()
+
+
 def test_nobody_on_duty_the_resident_is_told_so_and_given_the_24_hour_lines(
         desk: DeskServer, database: Database, line: FakeLinePlatform, staff: dict[str, Member], api: Api) -> None:
-    assert api.get("/duty", staff["nurse"]).json()["now"] == {
-        "desk_open": False, "duty_date": api.get("/duty", staff["nurse"]).json()["now"]["duty_date"], "people": []}
+    now = rota(api, staff["coordinator"])["now"]
+    assert now["desk_open"] is False and now["people"] == []
     handed_off(desk, database, "父が息をしていない")
-    reply = wait_until(lambda: next((t for t in line.texts() if "119" in t), None), timeout=8)
+    reply = wait_until(lambda: next((t for t in line.texts() if "今すぐ119番" in t), None), timeout=8)
     assert "当番の担当者もいません" in reply and "24時間の連絡先" in reply and "当番の看護師に" not in reply
 
 
@@ -85,6 +97,8 @@ def test_only_coordinators_and_admins_set_the_rota_and_bad_staff_are_named(
                                     json={"days": {str(HOLIDAY): [999_999]}})) == ["days"]
     assert field_errors(api.request("PUT", "/duty/weekly", staff["coordinator"],
                                     json={"days": {"9": [night["nurse"].id]}})) == ["days"]
+    assert field_errors(api.request("PUT", "/duty/weekly", staff["coordinator"],
+                                    json={"days": {"1": [night["nurse"].id, night["nurse"].id]}})) == ["days"]
     assert field_errors(api.request("PUT", "/duty/overrides/2026-12-24", staff["admin"],
                                     json={"staff_ids": [1, 1]})) == ["staff_ids"]
 
@@ -92,19 +106,17 @@ def test_only_coordinators_and_admins_set_the_rota_and_bad_staff_are_named(
 def test_an_emergency_pages_the_person_on_duty_then_the_next_until_someone_takes_it(
         desk: DeskServer, database: Database, line: FakeLinePlatform, slack: FakeSlackPlatform,
         staff: dict[str, Member], night: dict[str, Member], api: Api) -> None:
-    saved = api.request("PUT", "/duty/weekly", staff["coordinator"],
-                        json={"days": {str(HOLIDAY): [night["nurse"].id, night["msw"].id]}})
-    assert saved.status_code == 200, saved.text
-    assert [p["name"] for p in saved.json()["now"]["people"]] == ["夜勤 看護", "夜勤 相談"]
+    saved = rota(api, staff["coordinator"], night["nurse"], night["msw"])
+    assert [p["name"] for p in saved["now"]["people"]] == ["夜勤 看護", "夜勤 相談"]
 
     _, conversation_id = handed_off(desk, database, "母が倒れて意識がない")
-    reply = wait_until(lambda: next((t for t in line.texts() if "119" in t), None), timeout=8)
+    reply = wait_until(lambda: next((t for t in line.texts() if "今すぐ119番" in t), None), timeout=8)
     assert "当番の看護師にもこの相談を知らせました" in reply
     first = wait_until(lambda: dms(slack, NIGHT_NURSE, conversation_id), timeout=12)
     assert "緊急" in first[0] and "対応する" in first[0]
     # In the console too: the queue row says whom the rota is calling.
     rows = console_login(desk, night["nurse"]).get("/admin/queue/rows").text
-    assert f'data-id="{conversation_id}"' in rows and "当番 夜勤 看護 を呼び出し中" in rows
+    assert f'data-id="{conversation_id}"' in rows and "を呼び出し中" in rows
     # Nobody takes it: the next on the rota is called, and the conversation's log says so.
     wait_until(lambda: dms(slack, NIGHT_MSW, conversation_id), timeout=20)
     log = transcript(api, staff["nurse"], conversation_id)
@@ -118,14 +130,32 @@ def test_an_emergency_pages_the_person_on_duty_then_the_next_until_someone_takes
     assert dms(slack, NIGHT_NURSE, conversation_id) == dms(slack, NIGHT_MSW, conversation_id) == []  # taken: quiet
 
 
+def test_an_emergency_in_a_conversation_someone_owns_pages_too_until_they_answer(
+        desk: DeskServer, database: Database, line: FakeLinePlatform, slack: FakeSlackPlatform,
+        staff: dict[str, Member], night: dict[str, Member], api: Api) -> None:
+    rota(api, staff["coordinator"], night["msw"])
+    user, conversation_id = handed_off(desk, database)
+    assert api.post(f"/conversations/{conversation_id}/claim", staff["nurse"]).status_code == 200
+    slack.reset()
+    desk.post_line(line_body("message-text", user=user, text="父が急に息をしなくなりました"))
+    reply = wait_until(lambda: next((t for t in line.texts() if "今すぐ119番" in t), None), timeout=8)
+    assert "当番のMSWにもこの相談を知らせました" in reply
+    assert "緊急" in wait_until(lambda: dms(slack, NIGHT_MSW, conversation_id), timeout=12)[0]
+    assert api.post(f"/conversations/{conversation_id}/reply", staff["nurse"], json={"text": "すぐ119番へ"}).status_code == 202
+    slack.reset()
+    sleep(8)  # past the escalation time: nobody is called again once the owner answered
+    assert dms(slack, NIGHT_MSW, conversation_id) == []
+
+
 def test_a_dated_override_replaces_the_week_for_that_day(
         desk: DeskServer, database: Database, line: FakeLinePlatform, staff: dict[str, Member],
         night: dict[str, Member], api: Api) -> None:
+    rota(api, staff["coordinator"], night["nurse"])
     today = api.get("/duty", staff["nurse"]).json()["now"]["duty_date"]
     changed = api.request("PUT", f"/duty/overrides/{today}", staff["admin"], json={"staff_ids": [night["msw"].id]})
     assert changed.status_code == 200 and [p["name"] for p in changed.json()["now"]["people"]] == ["夜勤 相談"]
     handed_off(desk, database, "夫が息をしていません")
-    reply = wait_until(lambda: next((t for t in line.texts() if "119" in t), None), timeout=8)
+    reply = wait_until(lambda: next((t for t in line.texts() if "今すぐ119番" in t), None), timeout=8)
     assert "当番のMSWにもこの相談を知らせました" in reply
     back = api.request("PUT", f"/duty/overrides/{today}", staff["admin"], json={"staff_ids": []})
     assert back.json()["overrides"] == [] and back.json()["now"]["people"][0]["name"] == "夜勤 看護"

@@ -5,10 +5,13 @@ the transcript exported for the care record."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from db.session import Database
 from tests.admin_api.conftest import Api, Member, console_login, csrf_of, field_errors, handed_off
 from tests.support import DeskServer, line_body, wait_until
+
+TOKYO = ZoneInfo("Asia/Tokyo")  # the desk's TIMEZONE
 
 
 def test_labels_go_on_and_off_and_the_queue_filters_by_them(
@@ -67,7 +70,15 @@ def test_the_console_snoozes_until_a_typed_time_or_tomorrow_at_nine(
     console.post(f"/admin/conversations/{conversation_id}/claim", data={"csrf": csrf})
     done = console.post(f"/admin/conversations/{conversation_id}/snooze", follow_redirects=True,
                         data={"csrf": csrf, "minutes": "tomorrow9", "until": "", "reason": "家族の帰宅待ち"})
-    assert "保留にしました" in done.text and "09:00 まで（理由: 家族の帰宅待ち）" in done.text
+    local = datetime.now(TOKYO)
+    morning = (local + timedelta(days=0 if local.hour < 6 else 1)).date()  # the coming morning
+    assert "保留にしました" in done.text and f"{morning.isoformat()} 09:00 まで（理由: 家族の帰宅待ち）" in done.text
+    console.post(f"/admin/conversations/{conversation_id}/claim", data={"csrf": csrf})
+    # A time typed in the console is the hub's local time.
+    day = (local + timedelta(days=2)).date()
+    console.post(f"/admin/conversations/{conversation_id}/snooze", data={"csrf": csrf, "until": f"{day}T10:30"})
+    until = api.get(f"/conversations/{conversation_id}", staff["msw"]).json()["snoozed_until"]
+    assert datetime.fromisoformat(until) == datetime(day.year, day.month, day.day, 10, 30, tzinfo=TOKYO)
     console.post(f"/admin/conversations/{conversation_id}/claim", data={"csrf": csrf})
     typed = console.post(f"/admin/conversations/{conversation_id}/snooze", follow_redirects=True,
                          data={"csrf": csrf, "minutes": "30", "until": "2099-01-01T10:00"})
