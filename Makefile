@@ -46,3 +46,4 @@ bench: $(STAMP) wrk
 	$(VENV)/bin/python bench/backlog.py
 	$(VENV)/bin/python bench/ingest.py
 	$(VENV)/bin/python bench/webhook.py
+	$(VENV)/bin/python bench/console_queue.py
