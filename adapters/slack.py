@@ -112,19 +112,14 @@ class SlackChannel:
         return None
 
     async def _send_staff(self, conversation_id: int, payload: dict[str, Any]) -> None:
-        if not self.staff_channel:
-            raise SlackApiError("no staff channel", {"ok": False, "error": "staff_channel_not_set"})
         summary = await asyncio.to_thread(self.directory.summary, conversation_id)
-        thread = await asyncio.to_thread(self.directory.thread, conversation_id)
         kind = payload.get("event")
         if kind == "page":  # the duty rota calls one person, by DM (the text is their Slack user id)
-            what = "🚨 緊急の可能性がある相談" if summary.urgency == "emergency" else "📩 引き継ぎの相談"
-            await self.client.chat_postMessage(
-                channel=payload.get("text") or "",
-                text=f"【当番のお知らせ】{what}（相談 #{summary.id}、{role_label(summary.needed_role)}、"
-                     f"{summary.contact_name}）がまだ誰にも対応されていません。管理画面か相談スレッドで"
-                     "「対応する」を押してください。")
+            await self.client.chat_postMessage(channel=payload.get("text") or "", text=page_text(summary))
             return
+        if not self.staff_channel:
+            raise SlackApiError("no staff channel", {"ok": False, "error": "staff_channel_not_set"})
+        thread = await asyncio.to_thread(self.directory.thread, conversation_id)
         if kind == "refresh":  # show the conversation's current state on its thread's first message
             if thread:
                 await self.client.chat_update(channel=thread[0], ts=thread[1], text=staff_fallback(summary),
@@ -156,6 +151,14 @@ class SlackChannel:
         response = await self.client.chat_postMessage(channel=self.staff_channel, text=staff_fallback(summary),
                                                       blocks=blocks)
         await asyncio.to_thread(self.directory.link_thread, summary.id, response["channel"], response["ts"])
+
+
+def page_text(summary: ConversationSummary) -> str:
+    """The duty rota's DM to the person on duty."""
+    what = "🚨 緊急の可能性がある相談" if summary.urgency == "emergency" else "📩 引き継ぎの相談"
+    owner = f"担当の{summary.assignee}さんがまだ返信していません" if summary.assignee else "まだ誰も対応していません"
+    return (f"【当番のお知らせ】{what}（相談 #{summary.id}、{role_label(summary.needed_role)}、{summary.contact_name}）: "
+            f"{owner}。管理画面か相談スレッドで「対応する」を押すと、あなたが引き継ぎます。")
 
 
 def _button_press(raw: dict[str, Any]) -> Envelope | StaffAct | None:

@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 
 POLL_SECONDS = 0.25
 GRACE_SECONDS = 30.0  # the watcher keeps looking this long after its last listener left
+FAILED_PAUSE_SECONDS = 5.0  # after a failed look (the database away), before the next
 FORGET_SECONDS = 60.0  # unwatched longer than this, what waits is taken as it is, not as new
 OPEN = ("waiting", "human", "snoozed")
 KEEPALIVE_SECONDS = 15.0  # a comment line, so proxies and the browser keep the stream open
@@ -58,14 +59,17 @@ class QueueWatch:
             counts = await self.runtime.run_db(self._counts)
             yield "retry: 3000\n\n" + _event({"counts": counts, "arrived": [], "paged": []})
             loop = asyncio.get_running_loop()
-            ends = loop.time() + STREAM_SECONDS
+            ends = checked = loop.time()
+            ends += STREAM_SECONDS
             while loop.time() < ends:
                 try:
                     yield _event(await asyncio.wait_for(inbox.get(), timeout=KEEPALIVE_SECONDS))
                 except TimeoutError:
+                    yield ": keepalive\n\n"
+                if loop.time() - checked >= KEEPALIVE_SECONDS:  # busy or quiet, the login is looked at again
                     if not await allowed():
                         return
-                    yield ": keepalive\n\n"
+                    checked = loop.time()
         finally:
             self.listeners.discard(inbox)
 
@@ -76,22 +80,27 @@ class QueueWatch:
         idle_since = None
         while self.listeners or loop.time() - (idle_since or loop.time()) < GRACE_SECONDS:
             idle_since = None if self.listeners else idle_since or loop.time()
-            try:
-                now = await self.runtime.run_db(self._fingerprint)
-                if now != self._seen:
-                    current = await self.runtime.run_db(self._waiting_now)
-                    if self._seen is not None:
-                        self._publish(now, self._waiting, current)
-                    self._seen, self._waiting = now, current
-                self._looked = loop.time()
-            except Exception:
-                log.exception("queue watch failed; trying again")
-            await asyncio.sleep(POLL_SECONDS)
+            pause = POLL_SECONDS
+            if self.listeners:  # with nobody listening the last look stays the baseline: a browser that
+                try:            # reconnects hears what arrived meanwhile
+                    now = await self.runtime.run_db(self._fingerprint)
+                    if now != self._seen:
+                        current = await self.runtime.run_db(self._waiting_now)
+                        if self._seen is not None:
+                            self._publish(now, self._waiting, current)
+                        self._seen, self._waiting = now, current
+                    self._looked = loop.time()
+                except Exception:
+                    log.exception("queue watch failed; trying again")
+                    pause = FAILED_PAUSE_SECONDS
+            await asyncio.sleep(pause)
 
     def _publish(self, fingerprint: Snapshot, before: dict[int, QueueItem], current: dict[int, QueueItem]) -> None:
+        # New: not there before, or there and now an emergency (raised in a conversation already waiting).
         arrived = [row.model_dump(mode="json", include={"id", "urgency", "needed_role", "contact_name", "preview",
                                                         "channel_label"})
-                   for conversation_id, row in current.items() if conversation_id not in before]
+                   for conversation_id, row in current.items() if conversation_id not in before
+                   or (row.urgency == "emergency" and before[conversation_id].urgency != "emergency")]
         paged = [{"id": conversation_id, "staff_id": row.paged_staff_id, "urgency": row.urgency}
                  for conversation_id, row in current.items() if row.paged_staff_id is not None
                  and (conversation_id not in before or before[conversation_id].paged_staff_id != row.paged_staff_id)]
@@ -118,11 +127,14 @@ class QueueWatch:
             return status_counts(session)
 
     def _waiting_now(self) -> dict[int, QueueItem]:
-        """The conversations that need someone (waiting, or with the duty rota calling), by id, as the
-        queue shows them."""
+        """The conversations that need someone, by id, as the queue shows them: those waiting, and those
+        someone owns in which an emergency was raised that the owner has not answered yet."""
         with self.runtime.db.session() as session:
+            raised = set(session.scalars(select(Conversation.id).where(Conversation.status == "human",
+                                                                       Conversation.page_since.is_not(None))))
             rows = queue_items(session, ["waiting"], limit=1000)
-            rows += [row for row in queue_items(session, ["human"], limit=1000) if row.paged_staff_id is not None]
+            if raised:
+                rows += [row for row in queue_items(session, ["human"], limit=1000) if row.id in raised]
         return {row.id: row for row in rows}
 
 

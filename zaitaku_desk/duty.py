@@ -110,7 +110,7 @@ def page_due(session: Session, channels: Mapping[str, Channel], calendar: DutyCa
     """Call the person on duty for what needs someone outside hours, then the next one while nobody
     takes it (after the last, the first again). While the desk is open, nobody is called and the
     calling of the night before is forgotten (its log stays in each conversation)."""
-    chain = on_duty(session, calendar, now)
+    chain = calling_order(session, calendar, now, channels)
     if not chain:
         session.execute(update(Conversation).where(Conversation.paged_at.is_not(None))
                         .values(paged_at=None, paged_staff_id=None, page_position=None)
@@ -129,7 +129,7 @@ def page_due(session: Session, channels: Mapping[str, Channel], calendar: DutyCa
                 continue
             position = 1
         elif now - conversation.paged_at >= escalate_after:
-            position = (conversation.page_position or 0) % len(chain) + 1
+            position = (ids.index(conversation.paged_staff_id) + 1) % len(chain) + 1  # the next after them today
         else:
             continue
         # Taken by one process only: several workers run these timers.
@@ -148,20 +148,28 @@ def page_due(session: Session, channels: Mapping[str, Channel], calendar: DutyCa
 def reachable(person: Staff, channels: Mapping[str, Channel]) -> bool:
     """Whether a page reaches the person at night: by Slack DM when the desk has Slack (so they need a
     Slack user); without Slack, the console is the only way, and it is all there is."""
-    return STAFF_CHANNEL not in channels or person.slack_user_id is not None
+    return STAFF_CHANNEL not in channels or bool(person.slack_user_id)
+
+
+def calling_order(session: Session, calendar: DutyCalendar, now: datetime,
+                  channels: Mapping[str, Channel]) -> list[Staff]:
+    """Who is called now, in order: those a page reaches first (reachable), in the rota's order, then
+    the others (a page reaches them only in an open console)."""
+    chain = on_duty(session, calendar, now)
+    return [p for p in chain if reachable(p, channels)] + [p for p in chain if not reachable(p, channels)]
 
 
 def first_on_duty(session: Session, calendar: DutyCalendar, now: datetime,
                   channels: Mapping[str, Channel]) -> str | None:
-    """「看護師」: what the first person on duty a page reaches is, for the resident's reply; None: nobody."""
-    chain = [person for person in on_duty(session, calendar, now) if reachable(person, channels)]
-    return role_label(chain[0].role) if chain else None
+    """「看護師」: what the first person called is, for the resident's reply; None: no one a page reaches."""
+    chain = calling_order(session, calendar, now, channels)
+    return role_label(chain[0].role) if chain and reachable(chain[0], channels) else None
 
 
 def _page(session: Session, channels: Mapping[str, Channel], conversation: Conversation, person: Staff,
           position: int) -> None:
     ways = ["管理画面"]
-    if STAFF_CHANNEL in channels and person.slack_user_id:
+    if STAFF_CHANNEL in channels and reachable(person, channels):
         announce(session, channels, conversation.id, "page", person.slack_user_id,
                  urgent=conversation.urgency == "emergency")
         ways.insert(0, "SlackのDM")

@@ -148,7 +148,9 @@ def claim(session: Session, conversation_id: int, staff: Staff, channels: Mappin
             raise HandoffError("この相談はすでに解決済みです。")
         if owns(conversation, staff) and conversation.status == "human":
             return False
-        if owned_by_another(conversation, staff):  # 対応中, or set aside (保留) by its owner
+        called = conversation.page_since is not None and conversation.paged_staff_id == staff.id
+        if owned_by_another(conversation, staff) and not called:  # 対応中, or set aside (保留) by its owner
+            # (the person on duty the rota is calling for it may take it over: its owner is not answering)
             owner = session.get(Staff, conversation.assignee_id)
             raise HandoffError(f"すでに{owner.name if owner else '別のスタッフ'}さんが対応しています。")
         return True

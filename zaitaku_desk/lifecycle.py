@@ -94,7 +94,7 @@ def apply(session: Session, conversation: Conversation, event: str, actor: Actor
             changes["resolved_at"] = now
         elif effect is Effect.RESUME and conversation.assignee_id is not None:
             changes["status"] = "human"
-    changes.update(_paging(conversation.status, str(changes["status"]), effects, now))
+    changes.update(_paging(conversation, str(changes["status"]), effects, now))
     _write(session, conversation, changes)
     if Effect.ALERT_ON_CALL in effects or Effect.NOTIFY_STAFF in effects:
         announce(session, channels, conversation.id, "emergency" if Effect.ALERT_ON_CALL in effects
@@ -107,10 +107,15 @@ def apply(session: Session, conversation: Conversation, event: str, actor: Actor
     return Applied(str(changes["status"]), effects)
 
 
-def _paging(before: str, after: str, effects: tuple[Effect, ...], now: datetime) -> dict[str, object]:
+def _paging(conversation: Conversation, after: str, effects: tuple[Effect, ...], now: datetime) -> dict[str, object]:
     """When the duty rota's calling (zaitaku_desk.duty) starts afresh or stops: an emergency raised, or
-    a conversation that comes to wait, needs someone from now; taken, set aside or closed, it does not."""
+    a conversation that comes to wait, needs someone from now (a calling under way goes on: another
+    emergency message does not start it again from the first person); taken, set aside or closed, it
+    does not."""
+    before = conversation.status
     fresh = {"paged_at": None, "paged_staff_id": None, "page_position": None}
+    if Effect.ALERT_ON_CALL in effects and conversation.page_since is not None:
+        return {}
     if Effect.ALERT_ON_CALL in effects or (after == "waiting" and before != "waiting"):
         return {"page_since": now, **fresh}
     if (after != "waiting" and after != before) or Effect.SET_ASSIGNEE in effects:
@@ -135,7 +140,7 @@ def _log(session: Session, conversation: Conversation, event: str, actor: Actor,
     note = EVENT_NOTES.get(name, "{who}さん: " + name).format(who=actor.staff.name if actor.staff else "",
                                                           to=to.name if to else "")
     if why:
-        note += f" 理由: {why}"
+        note += f" 理由: {why}" if event == "snooze" else f"（保留の理由: {why}）"
     session.add(Message(conversation_id=conversation.id, direction="internal", sender_kind="system",
                         staff_id=actor.staff.id if actor.staff else None, text=note, kind="event"))
     audit(session, actor.name, f"conversation.{name}", "conversation", str(conversation.id),

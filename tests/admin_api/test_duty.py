@@ -130,21 +130,28 @@ def test_an_emergency_pages_the_person_on_duty_then_the_next_until_someone_takes
     assert dms(slack, NIGHT_NURSE, conversation_id) == dms(slack, NIGHT_MSW, conversation_id) == []  # taken: quiet
 
 
-def test_an_emergency_in_a_conversation_someone_owns_pages_too_until_they_answer(
+def test_an_emergency_in_a_conversation_someone_owns_pages_the_person_on_duty_who_may_take_it_over(
         desk: DeskServer, database: Database, line: FakeLinePlatform, slack: FakeSlackPlatform,
         staff: dict[str, Member], night: dict[str, Member], api: Api) -> None:
-    rota(api, staff["coordinator"], night["msw"])
+    rota(api, staff["coordinator"], night["msw"], night["nurse"])
     user, conversation_id = handed_off(desk, database)
     assert api.post(f"/conversations/{conversation_id}/claim", staff["nurse"]).status_code == 200
     slack.reset()
     desk.post_line(line_body("message-text", user=user, text="父が急に息をしなくなりました"))
     reply = wait_until(lambda: next((t for t in line.texts() if "今すぐ119番" in t), None), timeout=8)
     assert "当番のMSWにもこの相談を知らせました" in reply
-    assert "緊急" in wait_until(lambda: dms(slack, NIGHT_MSW, conversation_id), timeout=12)[0]
-    assert api.post(f"/conversations/{conversation_id}/reply", staff["nurse"], json={"text": "すぐ119番へ"}).status_code == 202
+    page = wait_until(lambda: dms(slack, NIGHT_MSW, conversation_id), timeout=12)[0]
+    assert "緊急" in page and "担当の佐藤 花子さんがまだ返信していません" in page
+    # Another message while the calling goes on does not start it again: the next call is the next person.
+    desk.post_line(line_body("message-text", user=user, text="まだ息をしていません"))
+    wait_until(lambda: dms(slack, NIGHT_NURSE, conversation_id), timeout=20)
+    assert len(dms(slack, NIGHT_MSW, conversation_id)) == 1
+    # Only the person being called may take it over from an owner who does not answer; then it stops.
+    assert api.post(f"/conversations/{conversation_id}/claim", night["msw"]).status_code == 409
+    assert api.post(f"/conversations/{conversation_id}/claim", night["nurse"]).status_code == 200
     slack.reset()
-    sleep(8)  # past the escalation time: nobody is called again once the owner answered
-    assert dms(slack, NIGHT_MSW, conversation_id) == []
+    sleep(8)  # past the escalation time
+    assert dms(slack, NIGHT_MSW, conversation_id) == dms(slack, NIGHT_NURSE, conversation_id) == []
 
 
 def test_a_dated_override_replaces_the_week_for_that_day(
