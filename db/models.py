@@ -94,11 +94,10 @@ class Conversation(Base):
     snooze_reason: Mapped[str | None] = mapped_column(Text)  # why it was set aside, said again when it wakes
     # Since when it has needed someone (it became 対応待ち, or an emergency was raised in it), until someone
     # takes or answers it; outside hours the duty rota calls for it (zaitaku_desk.duty): who was called
-    # last, when, and which of the rota's places (1: first on duty, 2: the next…).
+    # last, and when (the next one called is whoever follows them on the day's rota).
     page_since: Mapped[datetime | None]
     paged_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     paged_at: Mapped[datetime | None]
-    page_position: Mapped[int | None] = mapped_column(Integer)
     last_message_at: Mapped[datetime] = mapped_column(default=utcnow)
     # Where the staff thread for this conversation lives (Slack channel and thread ts).
     staff_thread_channel: Mapped[str | None] = mapped_column(String(64))

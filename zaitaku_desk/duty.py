@@ -24,7 +24,7 @@ from bot.hours import BusinessHours
 from bot.roles import label as role_label
 from db.models import Conversation, DutyOverride, DutySlot, Message, Staff
 from knowledge.store import audit
-from zaitaku_desk.lifecycle import STAFF_CHANNEL, announce
+from zaitaku_desk.lifecycle import NOT_CALLED, STAFF_CHANNEL, announce
 
 HOLIDAY = 7  # the grid's column for public holidays and the desk's closures
 DAY_NAMES = ("月", "火", "水", "木", "金", "土", "日", "祝・休業日")
@@ -112,8 +112,7 @@ def page_due(session: Session, channels: Mapping[str, Channel], calendar: DutyCa
     calling of the night before is forgotten (its log stays in each conversation)."""
     chain = calling_order(session, calendar, now, channels)
     if not chain:
-        session.execute(update(Conversation).where(Conversation.paged_at.is_not(None))
-                        .values(paged_at=None, paged_staff_id=None, page_position=None)
+        session.execute(update(Conversation).where(Conversation.paged_at.is_not(None)).values(**NOT_CALLED)
                         .execution_options(synchronize_session=False))
         return 0
     needing = session.scalars(select(Conversation).where(Conversation.page_since.is_not(None),
@@ -137,7 +136,7 @@ def page_due(session: Session, channels: Mapping[str, Channel], calendar: DutyCa
         if session.execute(update(Conversation).where(
                 Conversation.id == conversation.id, Conversation.page_since.is_not(None),
                 seen.is_(None) if conversation.paged_at is None else seen == conversation.paged_at)
-                .values(paged_at=now, paged_staff_id=ids[position - 1], page_position=position)
+                .values(paged_at=now, paged_staff_id=ids[position - 1])
                 .execution_options(synchronize_session=False)).rowcount != 1:
             continue
         _page(session, channels, conversation, chain[position - 1], position)
@@ -186,10 +185,6 @@ def _check_day(session: Session, staff_ids: Sequence[int]) -> None:
         raise DutyError(f"1日の当番は{POSITIONS}人までです。")
     if len(set(staff_ids)) != len(staff_ids):
         raise DutyError("同じ日に同じ人が2回入っています。")
-    _check_staff(session, staff_ids)
-
-
-def _check_staff(session: Session, staff_ids: Sequence[int]) -> None:
     known = set(session.scalars(select(Staff.id).where(Staff.id.in_(staff_ids), Staff.active)))
     missing = [sid for sid in staff_ids if sid not in known]
     if missing:

@@ -237,7 +237,7 @@ def staff_reply(session: Session, conversation_id: int, staff: Staff, text: str,
     conversation.first_staff_response_at = conversation.first_staff_response_at or now
     conversation.last_message_at = now
     # Someone is answering: the duty rota stops calling for it.
-    conversation.page_since = conversation.paged_at = conversation.paged_staff_id = conversation.page_position = None
+    conversation.page_since = conversation.paged_at = conversation.paged_staff_id = None
     audit(session, f"staff:{staff.id}", "conversation.reply", "conversation", str(conversation_id))
 
 

@@ -23,6 +23,8 @@ from db.models import Conversation, Message, Staff, utcnow
 from knowledge.store import audit
 from zaitaku_desk.outbox import Outgoing, enqueue
 
+# The duty rota's calling for a conversation, not (or no longer) under way (zaitaku_desk.duty).
+NOT_CALLED: dict[str, object] = {"paged_at": None, "paged_staff_id": None}
 STAFF_CHANNEL = "slack"  # where staff are told of hand-offs and emergencies, when it is configured
 # What the conversation's log says when a person or a timer moves it.
 EVENT_NOTES = {
@@ -113,13 +115,12 @@ def _paging(conversation: Conversation, after: str, effects: tuple[Effect, ...],
     emergency message does not start it again from the first person); taken, set aside or closed, it
     does not."""
     before = conversation.status
-    fresh = {"paged_at": None, "paged_staff_id": None, "page_position": None}
     if Effect.ALERT_ON_CALL in effects and conversation.page_since is not None:
         return {}
     if Effect.ALERT_ON_CALL in effects or (after == "waiting" and before != "waiting"):
-        return {"page_since": now, **fresh}
+        return {"page_since": now, **NOT_CALLED}
     if (after != "waiting" and after != before) or Effect.SET_ASSIGNEE in effects:
-        return {"page_since": None, **fresh}
+        return {"page_since": None, **NOT_CALLED}
     return {}
 
 

@@ -21,7 +21,6 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('page_since', sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('paged_staff_id', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('paged_at', sa.DateTime(timezone=True), nullable=True))
-        batch_op.add_column(sa.Column('page_position', sa.Integer(), nullable=True))
         batch_op.create_foreign_key('fk_conversations_paged_staff', 'staff', ['paged_staff_id'], ['id'])
     # What already waits needs someone since its hand-off (the duty rota calls for it outside hours).
     op.execute("UPDATE conversations SET page_since = handed_off_at WHERE status = 'waiting'")
@@ -64,7 +63,6 @@ def downgrade() -> None:
     op.drop_table('conversation_labels')
     with op.batch_alter_table('conversations', schema=None) as batch_op:
         batch_op.drop_constraint('fk_conversations_paged_staff', type_='foreignkey')
-        batch_op.drop_column('page_position')
         batch_op.drop_column('paged_at')
         batch_op.drop_column('paged_staff_id')
         batch_op.drop_column('page_since')
