@@ -375,7 +375,7 @@ def build_console(console: Console) -> APIRouter:
             staff_names = {s.id: s.name for s in session.scalars(select(Staff))}
             past = [p for p in handoff.history(session, conversation.contact_id, limit=11) if p.id != conversation_id]
             others = [s for s in session.scalars(select(Staff).where(Staff.active).order_by(Staff.id))]
-            labels = handoff.labels_of(session, [conversation_id]).get(conversation_id, [])
+            labels = handoff.labels_on(session, conversation_id)
             known = [label for label, _ in handoff.labels_in_use(session) if label not in labels]
             filled = [{"code": row.code, "title": row.title, "text": text} for row, text in
                       canned.for_conversation(session, conversation_id, staff, runtime.settings.hub_name)]

@@ -22,9 +22,9 @@ from sqlalchemy.orm import Session
 from adapters.base import Channel
 from bot.hours import BusinessHours
 from bot.roles import label as role_label
-from db.models import Conversation, DutyOverride, DutySlot, Message, Staff
+from db.models import Conversation, DutyOverride, DutySlot, Staff
 from knowledge.store import audit
-from zaitaku_desk.lifecycle import NOT_CALLED, STAFF_CHANNEL, announce
+from zaitaku_desk.lifecycle import NOT_CALLED, STAFF_CHANNEL, announce, record_event
 
 HOLIDAY = 7  # the grid's column for public holidays and the desk's closures
 DAY_NAMES = ("月", "火", "水", "木", "金", "土", "日", "祝・休業日")
@@ -173,10 +173,8 @@ def _page(session: Session, channels: Mapping[str, Channel], conversation: Conve
                  urgent=conversation.urgency == "emergency")
         ways.insert(0, "SlackのDM")
     order = "" if position == 1 else f"（{position}番目の当番。前の当番が対応していないため）"
-    session.add(Message(conversation_id=conversation.id, direction="internal", sender_kind="system",
-                        text=f"当番の{person.name}さんに知らせました{order}: {'・'.join(ways)}。", kind="event"))
-    audit(session, "timer", "conversation.page", "conversation", str(conversation.id),
-          {"staff_id": person.id, "position": position})
+    record_event(session, conversation.id, f"当番の{person.name}さんに知らせました{order}: {'・'.join(ways)}。",
+                 "timer", "page", {"staff_id": person.id, "position": position})
 
 
 def _check_day(session: Session, staff_ids: Sequence[int]) -> None:

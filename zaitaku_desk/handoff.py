@@ -24,7 +24,7 @@ from bot.roles import OVERRIDE_ROLES, Role
 from db.models import Contact, Conversation, ConversationLabel, FaqEntry, Message, Staff, utcnow
 from db.session import Database
 from knowledge.store import audit
-from zaitaku_desk.lifecycle import TIMER, Actor, Conflict, apply
+from zaitaku_desk.lifecycle import TIMER, Actor, Conflict, apply, record_event
 from zaitaku_desk.outbox import ChannelUnavailable, NotOwner, Outgoing, enqueue
 
 MAX_SNOOZE = timedelta(days=30)  # the longest 保留
@@ -259,13 +259,18 @@ def labels_of(session: Session, conversation_ids: Sequence[int]) -> dict[int, li
     return found
 
 
+def labels_on(session: Session, conversation_id: int) -> list[str]:
+    """One conversation's labels (labels_of)."""
+    return labels_of(session, [conversation_id]).get(conversation_id, [])
+
+
 def add_label(session: Session, conversation_id: int, staff: Staff, label: str) -> list[str]:
     """Put a label on the conversation (once); the log says who did. Returns its labels."""
     label = " ".join(label.split())
     if not 0 < len(label) <= MAX_LABEL:
         raise HandoffError(f"ラベルは1〜{MAX_LABEL}文字にしてください。")
     _get(session, conversation_id)
-    have = labels_of(session, [conversation_id]).get(conversation_id, [])
+    have = labels_on(session, conversation_id)
     if label in have:
         return have
     if len(have) >= MAX_LABELS:
@@ -275,8 +280,9 @@ def add_label(session: Session, conversation_id: int, staff: Staff, label: str) 
             session.add(ConversationLabel(conversation_id=conversation_id, label=label, added_by=staff.id,
                                           added_at=utcnow()))
     except IntegrityError:
-        return labels_of(session, [conversation_id]).get(conversation_id, [])
-    _label_event(session, conversation_id, staff, f"{staff.name}さんがラベル「{label}」を付けました。", "label_add", label)
+        return labels_on(session, conversation_id)
+    record_event(session, conversation_id, f"{staff.name}さんがラベル「{label}」を付けました。", f"staff:{staff.id}",
+                 "label_add", {"label": label}, staff.id)
     return [*have, label]
 
 
@@ -284,9 +290,9 @@ def remove_label(session: Session, conversation_id: int, staff: Staff, label: st
     _get(session, conversation_id)
     if session.execute(delete(ConversationLabel).where(ConversationLabel.conversation_id == conversation_id,
                                                        ConversationLabel.label == label)).rowcount:
-        _label_event(session, conversation_id, staff, f"{staff.name}さんがラベル「{label}」を外しました。",
-                     "label_remove", label)
-    return labels_of(session, [conversation_id]).get(conversation_id, [])
+        record_event(session, conversation_id, f"{staff.name}さんがラベル「{label}」を外しました。",
+                     f"staff:{staff.id}", "label_remove", {"label": label}, staff.id)
+    return labels_on(session, conversation_id)
 
 
 def labels_in_use(session: Session) -> list[tuple[str, int]]:
@@ -295,13 +301,6 @@ def labels_in_use(session: Session) -> list[tuple[str, int]]:
     return [(label, n) for label, n in session.execute(
         select(ConversationLabel.label, count).group_by(ConversationLabel.label).order_by(count.desc(),
                                                                                           ConversationLabel.label))]
-
-
-def _label_event(session: Session, conversation_id: int, staff: Staff, text: str, action: str, label: str) -> None:
-    session.add(Message(conversation_id=conversation_id, direction="internal", sender_kind="system",
-                        staff_id=staff.id, text=text, kind="event"))
-    audit(session, f"staff:{staff.id}", f"conversation.{action}", "conversation", str(conversation_id),
-          {"label": label})
 
 
 def by_thread(session: Session, channel: str, thread_ts: str) -> Conversation | None:

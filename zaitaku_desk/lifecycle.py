@@ -142,10 +142,16 @@ def _log(session: Session, conversation: Conversation, event: str, actor: Actor,
                                                           to=to.name if to else "")
     if why:
         note += f" 理由: {why}" if event == "snooze" else f"（保留の理由: {why}）"
-    session.add(Message(conversation_id=conversation.id, direction="internal", sender_kind="system",
-                        staff_id=actor.staff.id if actor.staff else None, text=note, kind="event"))
-    audit(session, actor.name, f"conversation.{name}", "conversation", str(conversation.id),
-          {"to_staff_id": to.id} if handed and to is not None else None)
+    record_event(session, conversation.id, note, actor.name, name, {"to_staff_id": to.id} if handed and to else None,
+                 staff_id=actor.staff.id if actor.staff else None)
+
+
+def record_event(session: Session, conversation_id: int, note: str, actor: str, action: str,
+                 detail: dict[str, object] | None = None, staff_id: int | None = None) -> None:
+    """Something done to a conversation: a line in its log (staff only) and in the audit log."""
+    session.add(Message(conversation_id=conversation_id, direction="internal", sender_kind="system",
+                        staff_id=staff_id, text=note, kind="event"))
+    audit(session, actor, f"conversation.{action}", "conversation", str(conversation_id), detail)
 
 
 def _write(session: Session, conversation: Conversation, changes: dict[str, object]) -> None:

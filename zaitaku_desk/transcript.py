@@ -13,7 +13,7 @@ from bot.conversation import HELPDESK_LABELS
 from bot.roles import label as role_label
 from db.models import Staff
 from knowledge.store import audit
-from zaitaku_desk.handoff import CHANNEL_LABELS, SENDER_LABELS, labels_of, record
+from zaitaku_desk.handoff import CHANNEL_LABELS, SENDER_LABELS, labels_on, record
 
 
 def transcript_text(session: Session, conversation_id: int, zone: ZoneInfo, hub_name: str, exported_by: Staff) -> str:
@@ -30,7 +30,7 @@ def transcript_text(session: Session, conversation_id: int, zone: ZoneInfo, hub_
              f"必要な職種: {role_label(conversation.needed_role)}",
              f"担当: {seen.assignee.name if seen.assignee else '—'}",
              f"開始: {at(conversation.opened_at)}　引き継ぎ: {at(conversation.handed_off_at)}　解決: {at(conversation.resolved_at)}",
-             f"ラベル: {'、'.join(labels_of(session, [conversation.id]).get(conversation.id, [])) or '—'}",
+             f"ラベル: {'、'.join(labels_on(session, conversation.id)) or '—'}",
              f"出力: {at(datetime.now(zone))}（{exported_by.name}）", "※【メモ】はスタッフ内部の記録で、相談者には送っていません。", ""]
     for message in seen.messages:
         name = staff_names.get(message.staff_id or 0, "スタッフ") if message.sender_kind == "staff" \

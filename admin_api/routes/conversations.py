@@ -106,7 +106,7 @@ def get_conversation(conversation_id: int, session: SessionDep, _: CurrentStaff)
         topic=conversation.topic, opened_at=conversation.opened_at, handed_off_at=conversation.handed_off_at,
         first_staff_response_at=conversation.first_staff_response_at, resolved_at=conversation.resolved_at,
         snoozed_until=conversation.snoozed_until, snooze_reason=conversation.snooze_reason,
-        labels=handoff.labels_of(session, [conversation_id]).get(conversation_id, []),
+        labels=handoff.labels_on(session, conversation_id),
         transcript=[TranscriptLine(id=m.id, direction=m.direction, sender_kind=m.sender_kind, staff_id=m.staff_id,
                                    kind=m.kind, text=m.text, created_at=m.created_at) for m in messages])
 
