@@ -49,7 +49,7 @@ HERE = Path(__file__).parent
 STATIC = HERE / "static"
 # 保留の長さ（分）, and 「明日9時」
 SNOOZE_CHOICES = {"30": "30分", "60": "1時間", "180": "3時間", "tomorrow9": "明日9時に再開", "1440": "1日", "4320": "3日"}
-SNOOZE_MAX_MINUTES = 4320
+SNOOZE_MAX_MINUTES = max(int(minutes) for minutes in SNOOZE_CHOICES if minutes.isdigit())
 QUEUE_PAGE, QUEUE_MAX = 100, 500  # queue rows shown at first, and at most
 SESSION_COOKIE = "zd_session"
 CSRF_COOKIE = "zd_csrf"
@@ -372,9 +372,10 @@ def build_console(console: Console) -> APIRouter:
             except handoff.ConversationNotFound:
                 return None
             conversation, contact, assignee, messages = seen.conversation, seen.contact, seen.assignee, seen.messages
-            staff_names = {s.id: s.name for s in session.scalars(select(Staff))}
+            everyone = list(session.scalars(select(Staff).order_by(Staff.id)))
+            staff_names = {s.id: s.name for s in everyone}
             past = [p for p in handoff.history(session, conversation.contact_id, limit=11) if p.id != conversation_id]
-            others = [s for s in session.scalars(select(Staff).where(Staff.active).order_by(Staff.id))]
+            others = [s for s in everyone if s.active]
             labels = handoff.labels_on(session, conversation_id)
             known = [label for label, _ in handoff.labels_in_use(session) if label not in labels]
             filled = [{"code": row.code, "title": row.title, "text": text} for row, text in

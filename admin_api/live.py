@@ -77,12 +77,14 @@ class QueueWatch:
         loop = asyncio.get_running_loop()
         if loop.time() - self._looked > FORGET_SECONDS:
             self._seen, self._waiting = None, {}  # too long unwatched: what waits now is the baseline
-        idle_since = None
-        while self.listeners or loop.time() - (idle_since or loop.time()) < GRACE_SECONDS:
-            idle_since = None if self.listeners else idle_since or loop.time()
+        last_heard = loop.time()
+        while self.listeners or loop.time() - last_heard < GRACE_SECONDS:
             pause = POLL_SECONDS
-            if self.listeners:  # with nobody listening the last look stays the baseline: a browser that
-                try:            # reconnects hears what arrived meanwhile
+            # With nobody listening the last look stays the baseline: a browser that reconnects within
+            # the grace hears what arrived meanwhile.
+            if self.listeners:
+                last_heard = loop.time()
+                try:
                     now = await self.runtime.run_db(self._fingerprint)
                     if now != self._seen:
                         current = await self.runtime.run_db(self._waiting_now)
