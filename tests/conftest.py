@@ -13,7 +13,8 @@ import pytest
 from db.migrate import upgrade
 from db.session import Database
 from tests.fakes.line_platform import FakeLinePlatform
-from tests.support import LINE_TOKEN, DeskServer
+from tests.fakes.slack_platform import FakeSlackPlatform
+from tests.support import LINE_TOKEN, SLACK_BOT_TOKEN, DeskServer
 
 POSTGRES = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
@@ -54,6 +55,19 @@ def database(database_url: str) -> Iterator[Database]:
     upgrade(db.engine)
     yield db
     db.dispose()
+
+
+@pytest.fixture(scope="module")
+def fake_slack() -> Iterator[FakeSlackPlatform]:
+    """A fake Slack on loopback for the module's desk (its desk_env points SLACK_API_BASE_URL at it)."""
+    with FakeSlackPlatform(bot_token=SLACK_BOT_TOKEN) as platform:
+        yield platform
+
+
+@pytest.fixture
+def slack(fake_slack: FakeSlackPlatform) -> FakeSlackPlatform:
+    fake_slack.reset()
+    return fake_slack
 
 
 @pytest.fixture(scope="session")

@@ -27,6 +27,7 @@ SHARED = REPO.parent / "shared"
 LINE_FIXTURES = SHARED / "fixtures" / "line"
 LINE_SECRET = "test-channel-secret"
 LINE_TOKEN = "test-access-token"
+SLACK_BOT_TOKEN = "xoxb-test-token"  # what the desk under test and the fake Slack both hold
 
 
 def free_port() -> int:

@@ -31,22 +31,15 @@ from db.session import Database
 from tests.admin_api.conftest import Api, Member, console_login, handed_off, staff  # noqa: F401 - the fixtures
 from tests.fakes.line_platform import FakeLinePlatform
 from tests.fakes.slack_platform import FakeSlackPlatform, block_actions_body, event_callback, signed_headers
-from tests.support import DeskServer, line_body, line_signature, new_user
+from tests.support import SLACK_BOT_TOKEN, DeskServer, line_body, line_signature, new_user
 
 SECRET_WORDS = "ひみつの相談内容"  # a resident's words: must never reach the log
 SIGNING_SECRET = "bad-input-signing-secret"
-BOT_TOKEN = "xoxb-bad-input"
-
-
-@pytest.fixture(scope="module")
-def fake_slack() -> Any:
-    with FakeSlackPlatform(bot_token=BOT_TOKEN) as platform:
-        yield platform
 
 
 @pytest.fixture(scope="module")
 def desk_env(fake_slack: FakeSlackPlatform) -> dict[str, str]:
-    return {"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET, "SLACK_API_BASE_URL": fake_slack.url,
+    return {"SLACK_BOT_TOKEN": SLACK_BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET, "SLACK_API_BASE_URL": fake_slack.url,
             "SLACK_STAFF_CHANNEL": "C0STAFFBAD", "MAX_BODY_BYTES": "200000"}
 
 

@@ -7,12 +7,10 @@ of their own, on SQLite and on PostgreSQL.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 
 import httpx
-import pytest
 from sqlalchemy import select
 
 from db.models import Contact, Conversation, InboundEvent, Message
@@ -28,12 +26,6 @@ NEW_ENTRY = {"id": "resident.process_test", "audience": "resident",
              "paraphrases": ["くるみ坂訪問入浴の予約を変えたい"],
              "answer": "くるみ坂訪問入浴（架空）の予約変更は前日17時まで受け付けます。",
              "source": "general", "tags": ["テスト"]}
-
-
-@pytest.fixture(scope="module")
-def fake_slack() -> Iterator[FakeSlackPlatform]:
-    with FakeSlackPlatform(bot_token=BOT_TOKEN) as platform:
-        yield platform
 
 
 def _slack_env(fake_slack: FakeSlackPlatform) -> dict[str, str]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -25,24 +24,12 @@ from tests.fakes.slack_platform import (
     signed_headers,
     slash_command_body,
 )
-from tests.support import DeskServer, line_body, new_user, wait_until
+from tests.support import SLACK_BOT_TOKEN, DeskServer, line_body, new_user, wait_until
 from zaitaku_desk.staff import create_staff
 
 SIGNING_SECRET = "test-slack-signing-secret"
-BOT_TOKEN = "xoxb-test-token"
+BOT_TOKEN = SLACK_BOT_TOKEN
 STAFF_CHANNEL = "C0STAFF001"
-
-
-@pytest.fixture(scope="module")
-def fake_slack() -> Iterator[FakeSlackPlatform]:
-    with FakeSlackPlatform(bot_token=BOT_TOKEN) as platform:
-        yield platform
-
-
-@pytest.fixture
-def slack(fake_slack: FakeSlackPlatform) -> FakeSlackPlatform:
-    fake_slack.reset()
-    return fake_slack
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,6 @@ a claim. The desk here is always closed: every date is a closure, so the rota's 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, time
 from time import sleep
 
@@ -15,29 +14,16 @@ from db.session import Database
 from tests.admin_api.conftest import Api, Member, console_login, csrf_of, field_errors, handed_off
 from tests.fakes.line_platform import FakeLinePlatform
 from tests.fakes.slack_platform import FakeSlackPlatform
-from tests.support import DeskServer, line_body, wait_until
+from tests.support import SLACK_BOT_TOKEN, DeskServer, line_body, wait_until
 from zaitaku_desk.duty import HOLIDAY, DutyCalendar
 from zaitaku_desk.staff import create_staff
 
-BOT_TOKEN = "xoxb-duty-test"
 NIGHT_NURSE, NIGHT_MSW = "U0DUTYNURSE", "U0DUTYMSW"
 
 
 @pytest.fixture(scope="module")
-def fake_slack() -> Iterator[FakeSlackPlatform]:
-    with FakeSlackPlatform(bot_token=BOT_TOKEN) as platform:
-        yield platform
-
-
-@pytest.fixture
-def slack(fake_slack: FakeSlackPlatform) -> FakeSlackPlatform:
-    fake_slack.reset()
-    return fake_slack
-
-
-@pytest.fixture(scope="module")
 def desk_env(fake_slack: FakeSlackPlatform) -> dict[str, str]:
-    return {"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": "duty-secret", "SLACK_API_BASE_URL": fake_slack.url,
+    return {"SLACK_BOT_TOKEN": SLACK_BOT_TOKEN, "SLACK_SIGNING_SECRET": "duty-secret", "SLACK_API_BASE_URL": fake_slack.url,
             "SLACK_STAFF_CHANNEL": "C0STAFFDUTY", "BUSINESS_HOURS": "mon 00:00-00:01", "CLOSED_DATES": "01-01..12-31",
             "EMERGENCY_REMINDER_MINUTES": "60", "HANDOFF_REMINDER_MINUTES": "60",
             "DUTY_PAGE_AFTER_MINUTES": "0.05", "DUTY_ESCALATE_MINUTES": "0.1"}
